@@ -1,0 +1,76 @@
+// The one error root of sluice: every error has a code, says whether retrying may help, and keeps its cause.
+
+export type ErrorCode =
+  | 'ERR_OPTION'
+  | 'ERR_USAGE'
+  | 'ERR_BAD_RECORD'
+  | 'ERR_INPUT'
+  | 'ERR_OUTPUT'
+  | 'ERR_MEMORY'
+  | 'ERR_WASM'
+  | 'ERR_WORKER'
+  | 'ERR_STATE'
+  | 'ERR_CHECKPOINT'
+  | 'ERR_KAFKA'
+  | 'ERR_STOPPED';
+
+export interface SluiceErrorOptions {
+  retriable?: boolean;
+  cause?: unknown;
+}
+
+/** Root of every error sluice throws. Read `code` and `retriable`, never the message text. */
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A wrong option at the public boundary (API or CLI): names the option and what it must be. */
+export class OptionError extends SluiceError {
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('ERR_OPTION', message);
+    this.option = option;
+  }
+}
+
+/** A record that could not be decoded: where it is and why. */
+export class BadRecordError extends SluiceError {
+  readonly source: string;
+  readonly line: number;
+  readonly reason: string;
+  constructor(source: string, line: number, reason: string) {
+    super('ERR_BAD_RECORD', `${source}:${line}: bad record: ${reason}`);
+    this.source = source;
+    this.line = line;
+    this.reason = reason;
+  }
+}
+
+/** The shared memory cannot hold what the job needs. */
+export class MemoryLimitError extends SluiceError {
+  readonly requestedBytes: number;
+  constructor(requestedBytes: number, limitBytes: number) {
+    super(
+      'ERR_MEMORY',
+      `shared memory exhausted: ${requestedBytes} more bytes requested, limit is ${limitBytes} bytes ` +
+        '(raise options.maxMemoryBytes, or lower the number of distinct keys)',
+    );
+    this.requestedBytes = requestedBytes;
+  }
+}
+
+/** An I/O failure reading a source or writing a sink. */
+export class IOError extends SluiceError {
+  readonly path: string;
+  constructor(code: 'ERR_INPUT' | 'ERR_OUTPUT', path: string, message: string, options: SluiceErrorOptions = {}) {
+    super(code, message, options);
+    this.path = path;
+  }
+}

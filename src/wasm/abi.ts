@@ -1,0 +1,183 @@
+// TypeScript mirror of the wasm ABI (assembly/index.ts): export signatures and struct layouts.
+//
+// All pointers are byte offsets into the one shared WebAssembly.Memory. A wasm i32 result arrives in
+// JS as a signed number: read u32 results with `>>> 0`. Every struct is an array of little-endian
+// 32-bit fields at the byte offsets below; the host writes inputs, the kernel writes outputs.
+
+/** Must equal assembly/index.ts ABI_VERSION; checked when the module is instantiated. */
+export const ABI_VERSION = 1;
+
+/** Aggregation bits passed as `mask` to the accumulate kernels. avg is sum and count together. */
+export const AGG_COUNT = 1;
+export const AGG_SUM = 2;
+export const AGG_MIN = 4;
+export const AGG_MAX = 8;
+
+/**
+ * Byte-string key table (assembly/table.ts): open addressing, key -> dense group id.
+ *
+ *     header (32 bytes)          slots: u32[2*cap]          groups (0..count-1)
+ *     +-----------+              +------+-------+           keyOffs u32[groupCap+1]: key g is
+ *     | slots   --+------------> | hash | gid+1 |  0 = empty   arena[keyOffs[g] .. keyOffs[g+1])
+ *     | cap       |              +------+-------+           hashes  u32[groupCap]: murmur2 of key g
+ *     | count     |
+ *     | keyOffs ..| arena .. arenaCap .. groupCap .. hashes
+ *     +-----------+
+ *
+ * A new group is inserted only while count < groupCap, keyOffs[count] + keyLen <= arenaCap and
+ * (count + 1) * 4 <= cap * 3; otherwise the kernel stops and the host grows (TABLE_MAX_LOAD).
+ */
+export const BT_SLOTS = 0;
+export const BT_CAP = 4;
+export const BT_COUNT = 8;
+export const BT_KEY_OFFS = 12;
+export const BT_ARENA = 16;
+export const BT_ARENA_CAP = 20;
+export const BT_GROUP_CAP = 24;
+export const BT_HASHES = 28;
+export const BT_SIZE = 32;
+
+/** u32 key table: slots u32[2*cap] = (key, gid+1); keys u32[groupCap] holds the key of group g. */
+export const NT_SLOTS = 0;
+export const NT_CAP = 4;
+export const NT_COUNT = 8;
+export const NT_KEYS = 12;
+export const NT_GROUP_CAP = 16;
+export const NT_SIZE = 32;
+
+/**
+ * Accumulators of one shard, columnar by group id. The host fills fresh capacity with
+ * count 0, sum 0, min +Infinity, max -Infinity, stamp 0 before a kernel may use it.
+ */
+export const AC_CAP = 0;
+export const AC_COUNT = 4; // f64[cap]
+export const AC_SUM = 8; // f64[cap]
+export const AC_MIN = 12; // f64[cap]
+export const AC_MAX = 16; // f64[cap]
+export const AC_STAMP = 20; // u32[cap]: batch stamp of the last update
+export const AC_SIZE = 32;
+
+/**
+ * Decode job (csv_decode, json_decode). Offsets of fields in the 128-byte job struct.
+ * Inputs are written by the host; outputs (from DJ_CONSUMED on) by the kernel.
+ */
+export const DJ_IN = 0; // ptr: input bytes
+export const DJ_IN_LEN = 4;
+export const DJ_FINAL = 8; // 1: the input ends here, so a last record without a newline is complete
+export const DJ_FIRST_LINE = 12; // 1-based physical line number of the first input byte
+export const DJ_KEY_COL = 16; // csv: 0-based key column
+export const DJ_VAL_COL = 20; // csv: 0-based value column, -1 = no value
+export const DJ_KEY_PATH = 24; // json: ptr to the dotted key path (UTF-8)
+export const DJ_KEY_PATH_LEN = 28;
+export const DJ_VAL_PATH = 32; // json: ptr to the dotted value path, 0 = no value
+export const DJ_VAL_PATH_LEN = 36;
+export const DJ_MAX_RECORDS = 40;
+export const DJ_KEY_OFFS = 44; // ptr u32[maxRecords+1] out, keyOffs[0] = 0
+export const DJ_KEY_BYTES = 48; // ptr u8[keyBytesCap] out
+export const DJ_KEY_BYTES_CAP = 52;
+export const DJ_VALUES = 56; // ptr f64[maxRecords] out (0 when there is no value)
+export const DJ_HASHES = 60; // ptr u32[maxRecords] out: murmur2 of each key (0 = do not compute)
+export const DJ_ERRORS = 64; // ptr ErrorEntry[maxErrors] out
+export const DJ_MAX_ERRORS = 68;
+export const DJ_SLOW = 72; // ptr SlowEntry[maxSlow] out
+export const DJ_MAX_SLOW = 76;
+export const DJ_SCRATCH = 80; // ptr scratch (json nesting stack, one byte per level)
+export const DJ_SCRATCH_LEN = 84;
+export const DJ_DELIM = 88; // csv field delimiter byte
+export const DJ_CONSUMED = 92; // out: bytes consumed (whole records and their line terminators)
+export const DJ_RECORDS = 96; // out: good records written
+export const DJ_ERROR_COUNT = 100; // out
+export const DJ_SLOW_COUNT = 104; // out
+export const DJ_LINES = 108; // out: physical lines consumed (newlines inside `consumed`)
+export const DJ_STATUS = 112; // out: DecodeStatus
+export const DJ_SIZE = 128;
+
+/** Why a decode kernel returned. */
+export const DecodeStatus = {
+  /** All input consumed; or, when !final, everything up to the last complete record. */
+  Done: 0,
+  RecordsFull: 1,
+  KeyBytesFull: 2,
+  ErrorsFull: 3,
+  SlowFull: 4,
+} as const;
+
+/** ErrorEntry: u32 line, u32 reason, u32 start, u32 end (raw record bytes relative to DJ_IN, no terminator). */
+export const ERROR_ENTRY_SIZE = 16;
+/** SlowEntry: u32 record, u32 start, u32 end, u32 pad: value text (relative to DJ_IN) to parse with Number(). */
+export const SLOW_ENTRY_SIZE = 16;
+
+/** Reason codes of bad records (ErrorEntry.reason). */
+export const BadReason = {
+  MissingKey: 1,
+  MissingValue: 2,
+  EmptyValue: 3,
+  BadNumber: 4,
+  BadUtf8: 5,
+  BadQuote: 6,
+  UnterminatedQuote: 7,
+  BadJson: 8,
+  NotObject: 9,
+  BadKeyType: 10,
+  TooDeep: 11,
+} as const;
+
+/** parse_decimal status (written to its outStatus pointer). */
+export const ParseStatus = { Ok: 0, Invalid: 1, Slow: 2 } as const;
+
+/** The wasm module's exports, as the host sees them. */
+export interface KernelExports {
+  abi_version(): number;
+  heap_base(): number;
+
+  /** Kafka's Utils.murmur2 (seed 0x9747b28c) over [ptr, ptr+len): a signed 32-bit result. */
+  murmur2(ptr: number, len: number): number;
+  /** outHash[i] = murmur2(key i) for keys given as offsets u32[n+1] + bytes. */
+  hash_keys_murmur2(keyOffs: number, keyBytes: number, n: number, outHash: number): void;
+  /** The tables' fast hash of a u32 key (a 32-bit finaliser); `>>> 0` for the unsigned value. */
+  hash_u32(x: number): number;
+
+  /**
+   * Stable counting sort of records by shard = (hashes[i] & 0x7fffffff) % shards.
+   * outStarts u32[shards+1]; outPerm u32[n]: records of shard s are outPerm[outStarts[s] .. outStarts[s+1]).
+   */
+  partition(hashes: number, n: number, shards: number, outStarts: number, outPerm: number): void;
+
+  /**
+   * Interns keys of records perm[j] (j in [from, to); perm = 0 means record j) into a byte table,
+   * writing outGid[record] = group id. Returns the first j not processed (to when done).
+   */
+  table_bytes_intern(
+    table: number, keyOffs: number, keyBytes: number, hashes: number,
+    perm: number, from: number, to: number, outGid: number,
+  ): number;
+  /** Re-inserts every group into newSlots (zeroed, u32[2*newCap]) and points the header at it. */
+  table_bytes_rehash(table: number, newSlots: number, newCap: number): void;
+  table_u32_intern(table: number, keys: number, perm: number, from: number, to: number, outGid: number): number;
+  table_u32_rehash(table: number, newSlots: number, newCap: number): void;
+
+  /**
+   * Fused intern + accumulate of records perm[j], j in [from, to), into (table, acc) with the
+   * AGG_* bits of mask; every touched group gets acc.stamp = stamp. Returns the first j not processed.
+   * values may be 0 when mask is AGG_COUNT.
+   */
+  agg_bytes(
+    table: number, acc: number, keyOffs: number, keyBytes: number, hashes: number, values: number,
+    perm: number, from: number, to: number, stamp: number, mask: number,
+  ): number;
+  agg_u32(
+    table: number, acc: number, keys: number, values: number,
+    perm: number, from: number, to: number, stamp: number, mask: number,
+  ): number;
+  /** Folds src groups j in [0, n) into dst groups gidMap[j]. */
+  acc_merge(dst: number, src: number, gidMap: number, n: number, stamp: number, mask: number): void;
+  /** Writes the ids of groups g < n with stamp[g] == stamp to out (u32[]); returns how many. */
+  acc_changed(acc: number, n: number, stamp: number, out: number): number;
+
+  /** Decodes CSV records per the job struct at `job` (DJ_*). Returns the status also stored at DJ_STATUS. */
+  csv_decode(job: number): number;
+  /** Decodes JSON lines per the job struct at `job` (DJ_*). */
+  json_decode(job: number): number;
+  /** Parses a decimal literal; writes a ParseStatus to u32 at outStatus. Result valid only when Ok. */
+  parse_decimal(ptr: number, len: number, outStatus: number): number;
+}
