@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// The `sluice` command: `aggregate` (a columnar group-by over a file, stdin or Kafka) and `demo`.
+
+import { Command, CommanderError, Option } from 'commander';
+import { SluiceError } from '../errors.js';
+import { parseAggregateSpec } from '../plan/aggregate-spec.js';
+import { runAggregate } from './aggregate.js';
+
+/** Exit codes: 0 done, 1 the job failed (bad input under --on-error fail, I/O), 2 usage error. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`sluice: ${message}\n`);
+  process.exit(code);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('sluice')
+    .description('Micro-batch stream processing with a WebAssembly aggregation core')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError(false);
+
+  program
+    .command('aggregate')
+    .description('group records by a key and aggregate a value column (count,sum,min,max,avg)')
+    .requiredOption('--input <path|->', 'input file, or - for standard input')
+    .addOption(new Option('--format <format>', 'input format (default: from the file extension)').choices(['csv', 'jsonl']))
+    .option('--header', 'csv: the first record names the columns')
+    .requiredOption('--key <col>', 'key column: 0-based index or header name (csv), dotted field (jsonl)')
+    .option('--value <col>', 'value column (required unless --agg is only count)')
+    .requiredOption('--agg <list>', 'comma list of count,sum,min,max,avg')
+    .option('--out <path|->', 'output CSV file, or - for standard output', '-')
+    .option('--on-error <policy>', 'fail | skip | dead-letter:<path>', 'fail')
+    .option('--workers <n>', 'worker threads (0: run on the main thread)')
+    .option('--batch-size <records>', 'records per micro-batch')
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const spec = parseAggregateSpec({
+        input: opts.input as string,
+        format: opts.format as string | undefined,
+        header: opts.header === true,
+        key: opts.key as string,
+        value: opts.value as string | undefined,
+        agg: opts.agg as string,
+        out: opts.out as string,
+        onError: opts.onError as string,
+        workers: opts.workers as string | undefined,
+        batchSize: opts.batchSize as string | undefined,
+      });
+      const result = await runAggregate(spec);
+      if (result.skipped > 0 && spec.onError.kind === 'skip') {
+        process.stderr.write(`sluice: skipped ${result.skipped} bad record${result.skipped === 1 ? '' : 's'}\n`);
+      }
+      if (result.skipped > 0 && spec.onError.kind === 'dead-letter') {
+        process.stderr.write(
+          `sluice: wrote ${result.skipped} bad record${result.skipped === 1 ? '' : 's'} to ${spec.onError.path}\n`,
+        );
+      }
+    });
+
+  program
+    .command('demo')
+    .description("the website monitor on the built-in page-visit generator (Ctrl-C stops it)")
+    .option('--seconds <n>', 'stop after n seconds')
+    .option('--out <dir>', 'where each batch is saved', './out')
+    .option('--rate <records/s>', 'generated page visits per second')
+    .option('--workers <n>', 'worker threads (0: run on the main thread)')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const { runDemoCommand } = await import('./demo-command.js');
+      await runDemoCommand(opts);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) {
+        process.exit(0);
+      }
+      process.exit(EXIT_USAGE); // commander already printed "error: ..." naming the option
+    }
+    if (err instanceof SluiceError) {
+      fail(err.code === 'ERR_OPTION' || err.code === 'ERR_USAGE' ? EXIT_USAGE : EXIT_FAILED, err.message);
+    }
+    fail(EXIT_FAILED, (err as Error)?.stack ?? String(err));
+  }
+}
+
+await main(process.argv);

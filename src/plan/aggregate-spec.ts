@@ -1,0 +1,119 @@
+// The columnar aggregate job's specification (what `sluice aggregate` runs), validated at the boundary.
+
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import { OptionError } from '../errors.js';
+
+export type AggName = 'count' | 'sum' | 'min' | 'max' | 'avg';
+export const AGG_NAMES: readonly AggName[] = ['count', 'sum', 'min', 'max', 'avg'];
+
+export type ErrorPolicy = { kind: 'fail' } | { kind: 'skip' } | { kind: 'dead-letter'; path: string };
+
+export interface AggregateSpec {
+  /** A file path, or '-' for standard input. */
+  input: string;
+  format: 'csv' | 'jsonl';
+  /** csv: the first record names the columns. */
+  header: boolean;
+  /** csv: a 0-based column index or (with header) a column name; jsonl: a dotted field path. */
+  key: string;
+  value: string | undefined;
+  aggs: AggName[];
+  /** A file path, or '-' for standard output. */
+  out: string;
+  onError: ErrorPolicy;
+  /** Worker threads; 0 runs inline. */
+  workers: number;
+  /** Records per micro-batch. */
+  batchSize: number;
+}
+
+export interface AggregateSpecInput {
+  input?: string;
+  format?: string;
+  header?: boolean;
+  key?: string;
+  value?: string;
+  agg?: string;
+  out?: string;
+  onError?: string;
+  workers?: string | number;
+  batchSize?: string | number;
+}
+
+export const DEFAULT_BATCH_SIZE = 1 << 20;
+
+const FORMAT_BY_EXT: Record<string, 'csv' | 'jsonl'> = {
+  '.csv': 'csv',
+  '.tsv': 'csv',
+  '.txt': 'csv',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'jsonl',
+};
+
+function positiveInt(raw: string | number, option: string, min: number, max: number): number {
+  const n = typeof raw === 'number' ? raw : /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new OptionError(option, `${option} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+/** Checks CLI-shaped options and fills defaults. Throws OptionError naming the option. */
+export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
+  if (o.input === undefined || o.input === '') throw new OptionError('--input', '--input <path|-> is required');
+  let format: 'csv' | 'jsonl';
+  if (o.format !== undefined) {
+    if (o.format !== 'csv' && o.format !== 'jsonl') {
+      throw new OptionError('--format', `--format must be csv or jsonl, got "${o.format}"`);
+    }
+    format = o.format;
+  } else {
+    // stdin and unknown extensions read as CSV, the common case for piped text
+    format = o.input === '-' ? 'csv' : (FORMAT_BY_EXT[extname(o.input).toLowerCase()] ?? 'csv');
+  }
+  if (o.header && format !== 'csv') throw new OptionError('--header', '--header applies only to --format csv');
+  if (o.key === undefined || o.key === '') throw new OptionError('--key', '--key <col> is required');
+  if (format === 'csv' && !o.header && !/^\d+$/.test(o.key)) {
+    throw new OptionError('--key', `--key must be a 0-based column index for CSV without --header, got "${o.key}"`);
+  }
+  if (o.value !== undefined && o.value === '') throw new OptionError('--value', '--value <col> must not be empty');
+  if (o.value !== undefined && format === 'csv' && !o.header && !/^\d+$/.test(o.value)) {
+    throw new OptionError('--value', `--value must be a 0-based column index for CSV without --header, got "${o.value}"`);
+  }
+  if (o.agg === undefined || o.agg.trim() === '') throw new OptionError('--agg', '--agg <list> is required (count,sum,min,max,avg)');
+  const aggs = o.agg.split(',').map((a) => a.trim());
+  for (const a of aggs) {
+    if (!(AGG_NAMES as readonly string[]).includes(a)) {
+      throw new OptionError('--agg', `--agg: unknown aggregation "${a}" (use a comma list of count,sum,min,max,avg)`);
+    }
+  }
+  if (o.value === undefined && aggs.some((a) => a !== 'count')) {
+    throw new OptionError('--value', `--value is required for --agg ${aggs.filter((a) => a !== 'count').join(',')}`);
+  }
+  let onError: ErrorPolicy = { kind: 'fail' };
+  if (o.onError !== undefined) {
+    if (o.onError === 'fail') onError = { kind: 'fail' };
+    else if (o.onError === 'skip') onError = { kind: 'skip' };
+    else if (o.onError.startsWith('dead-letter:') && o.onError.length > 'dead-letter:'.length) {
+      onError = { kind: 'dead-letter', path: o.onError.slice('dead-letter:'.length) };
+    } else {
+      throw new OptionError('--on-error', `--on-error must be fail, skip or dead-letter:<path>, got "${o.onError}"`);
+    }
+  }
+  const workers = o.workers === undefined ? availableParallelism() : positiveInt(o.workers, '--workers', 0, 256);
+  const batchSize = o.batchSize === undefined ? DEFAULT_BATCH_SIZE : positiveInt(o.batchSize, '--batch-size', 1, 1 << 26);
+  return {
+    input: o.input,
+    format,
+    header: o.header ?? false,
+    key: o.key,
+    value: o.value,
+    aggs: aggs as AggName[],
+    out: o.out ?? '-',
+    onError,
+    workers,
+    batchSize,
+  };
+}
