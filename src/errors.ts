@@ -46,7 +46,7 @@ export class BadRecordError extends SluiceError {
   readonly line: number;
   readonly reason: string;
   constructor(source: string, line: number, reason: string) {
-    super('ERR_BAD_RECORD', `${source}:${line}: bad record: ${reason}`);
+    super('ERR_BAD_RECORD', `bad record at line ${line} of ${source}: ${reason}`);
     this.source = source;
     this.line = line;
     this.reason = reason;

@@ -1,0 +1,208 @@
+// `sluice aggregate`: reads a file or stdin in chunks, runs the columnar group-by, writes the CSV result.
+
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { rename, rm, open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { IOError, OptionError } from '../errors.js';
+import { readCsvHeader, resolveCsvColumn } from '../codec/csv-header.js';
+import { csvField, csvNumber } from '../codec/csv-encode.js';
+import type { BadRecord, DecodeJobOptions } from '../codec/decode-job.js';
+import type { AggregateSpec } from '../plan/aggregate-spec.js';
+import { KernelRuntime } from '../runtime/pool.js';
+import { ColumnarAggregate, badRecordError } from '../runtime/columnar-aggregate.js';
+
+export interface AggregateResult {
+  /** Good records aggregated. */
+  records: number;
+  /** Bad records skipped or dead-lettered. */
+  skipped: number;
+  /** Distinct keys written. */
+  groups: number;
+}
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+function inputStream(spec: AggregateSpec): Readable {
+  return spec.input === '-' ? process.stdin : createReadStream(spec.input, { highWaterMark: CHUNK_BYTES });
+}
+
+function sourceName(spec: AggregateSpec): string {
+  return spec.input === '-' ? 'stdin' : spec.input;
+}
+
+/** Collects the bytes before the first data record when the CSV has a header. */
+async function* withHeader(
+  chunks: AsyncIterable<Uint8Array>,
+  onHeader: (columns: string[], lines: number) => void,
+): AsyncGenerator<Uint8Array> {
+  let head = new Uint8Array(0);
+  let done = false;
+  for await (const chunk of chunks) {
+    if (done) {
+      yield chunk;
+      continue;
+    }
+    const joined = new Uint8Array(head.length + chunk.length);
+    joined.set(head);
+    joined.set(chunk, head.length);
+    head = joined;
+    const h = readCsvHeader(head, { final: false });
+    if (h) {
+      done = true;
+      onHeader(h.columns, h.lines);
+      if (h.consumed < head.length) yield head.subarray(h.consumed);
+    }
+  }
+  if (!done) {
+    const h = readCsvHeader(head, { final: true });
+    if (!h) throw new OptionError('--header', '--header: the input has no header line');
+    onHeader(h.columns, h.lines);
+    if (h.consumed < head.length) yield head.subarray(h.consumed);
+  }
+}
+
+/** JSON line of a dead-lettered record: its raw text, 1-based line, and why it was refused. */
+function deadLetterLine(bad: BadRecord): string {
+  const raw = new TextDecoder('utf-8').decode(bad.raw);
+  return JSON.stringify({ line: bad.line, reason: bad.reason, raw }) + '\n';
+}
+
+async function endStream(ws: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.end(() => resolve());
+  });
+}
+
+/** Runs `sluice aggregate` as specified; writes the result to spec.out. Rejects with a SluiceError. */
+export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult> {
+  const source = sourceName(spec);
+  let dead: WriteStream | undefined;
+  if (spec.onError.kind === 'dead-letter') {
+    dead = createWriteStream(spec.onError.path);
+    await new Promise<void>((resolve, reject) => {
+      dead!.once('open', () => resolve());
+      dead!.once('error', (cause) =>
+        reject(new IOError('ERR_OUTPUT', (spec.onError as { path: string }).path, `cannot write the dead-letter file: ${cause.message}`, { cause })),
+      );
+    });
+  }
+  let skipped = 0;
+  const onBadRecord = (bad: BadRecord): void => {
+    if (spec.onError.kind === 'fail') throw badRecordError(source, bad);
+    skipped++;
+    if (dead) dead.write(deadLetterLine(bad));
+  };
+
+  const rt = KernelRuntime.create({ workers: spec.workers });
+  let agg: ColumnarAggregate | undefined;
+  try {
+    const makeDecode = (keyColumn: string, valueColumn: string | undefined, firstLine: number, names?: string[]): DecodeJobOptions =>
+      spec.format === 'csv'
+        ? {
+            format: 'csv',
+            keyColumn: names ? resolveCsvColumn(names, keyColumn, '--key') : Number(keyColumn),
+            valueColumn:
+              valueColumn === undefined ? undefined : names ? resolveCsvColumn(names, valueColumn, '--value') : Number(valueColumn),
+            columnNames: names,
+            maxRecords: spec.batchSize,
+            inputBytes: CHUNK_BYTES * 2,
+            firstLine,
+          }
+        : {
+            format: 'jsonl',
+            keyPath: keyColumn,
+            valuePath: valueColumn,
+            maxRecords: spec.batchSize,
+            inputBytes: CHUNK_BYTES * 2,
+            firstLine,
+          };
+
+    const stream = inputStream(spec);
+    const opened = new Promise<void>((resolve, reject) => {
+      if (spec.input === '-') return resolve();
+      stream.once('open', () => resolve());
+      stream.once('error', (cause: NodeJS.ErrnoException) =>
+        reject(new IOError('ERR_INPUT', spec.input, `cannot read ${spec.input}: ${cause.code === 'ENOENT' ? 'no such file' : cause.message}`, { cause })),
+      );
+    });
+    await opened;
+    let chunks: AsyncIterable<Uint8Array> = stream as AsyncIterable<Uint8Array>;
+    if (spec.format === 'csv' && spec.header) {
+      chunks = withHeader(chunks, (columns, lines) => {
+        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1 + lines, columns), aggs: spec.aggs, onBadRecord });
+      });
+    } else {
+      agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord });
+    }
+    try {
+      for await (const chunk of chunks) await agg!.push(chunk);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code && !(err instanceof Error && 'retriable' in err)) {
+        throw new IOError('ERR_INPUT', spec.input, `cannot read ${source}: ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
+    }
+    await agg!.finish();
+    const groups = await writeResult(agg!, spec);
+    return { records: agg!.records, skipped, groups };
+  } finally {
+    if (dead) await endStream(dead);
+    agg?.release();
+    await rt.close();
+  }
+}
+
+/** Writes `key,<aggs>` rows: to a temp file renamed into place (never half-written), or to stdout. */
+async function writeResult(agg: ColumnarAggregate, spec: AggregateSpec): Promise<number> {
+  const toStdout = spec.out === '-';
+  const tmp = toStdout ? '' : `${spec.out}.tmp-${process.pid}`;
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    if (!toStdout) fh = await open(tmp, 'w');
+  } catch (cause) {
+    throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
+  }
+  const write = async (text: string): Promise<void> => {
+    if (fh) await fh.write(text);
+    else if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+  };
+  const decoder = new TextDecoder('utf-8');
+  let groups = 0;
+  try {
+    let buf = `key,${spec.aggs.join(',')}\n`;
+    for (const table of agg.state.tables) {
+      const n = table.count;
+      if (n === 0) continue;
+      const count = table.column('count');
+      const sum = table.column('sum');
+      const min = table.column('min');
+      const max = table.column('max');
+      for (let g = 0; g < n; g++) {
+        let row = csvField(decoder.decode(table.key(g)));
+        for (const a of spec.aggs) {
+          const v = a === 'count' ? count[g]! : a === 'sum' ? sum[g]! : a === 'min' ? min[g]! : a === 'max' ? max[g]! : sum[g]! / count[g]!;
+          row += ',' + csvNumber(v);
+        }
+        buf += row + '\n';
+        groups++;
+        if (buf.length > 1 << 20) {
+          await write(buf);
+          buf = '';
+        }
+      }
+    }
+    await write(buf);
+    if (fh) {
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await rename(tmp, spec.out);
+    }
+  } catch (cause) {
+    if (fh) await fh.close().catch(() => {});
+    if (tmp) await rm(tmp, { force: true });
+    throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
+  }
+  return groups;
+}

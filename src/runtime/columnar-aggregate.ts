@@ -1,0 +1,161 @@
+// The columnar group-by engine behind `sluice aggregate`: bytes in, keyed count/sum/min/max state out.
+//
+//   push(chunk) ─► DecodeJob input ─► decode task ─► columns (key bytes + offsets, f64 values, murmur2)
+//                                                      │ once batchSize records are decoded, or at finish()
+//                                                      ▼
+//                      partition (stable, by (murmur2 & 0x7fffffff) % S) ─► one aggregate task per
+//                      shard range, in parallel ─► S shard tables (key -> group id, columnar accumulators)
+//
+// Records never become JS values: the host moves pointers. A bad record becomes a small JS object (the
+// error policy needs its text); nothing else does. Per key, values are added in input order, so a sum
+// is bit-identical to a left-to-right fold whatever the number of workers.
+
+import { BadRecordError } from '../errors.js';
+import { DecodeJob, type BadRecord, type DecodeJobOptions } from '../codec/decode-job.js';
+import { ShardSet, type ByteShardTable } from '../state/shard-table.js';
+import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../wasm/abi.js';
+import type { AggName } from '../plan/aggregate-spec.js';
+import type { KernelRuntime } from './pool.js';
+import type { AggregateTask } from './tasks.js';
+
+/** Shards of the keyed state: more than workers, so ranges balance; fixed, so results never depend on workers. */
+export const DEFAULT_SHARDS = 16;
+
+export function aggMask(aggs: readonly AggName[]): number {
+  let mask = 0;
+  for (const a of aggs) {
+    if (a === 'count' || a === 'avg') mask |= AGG_COUNT;
+    if (a === 'sum' || a === 'avg') mask |= AGG_SUM;
+    if (a === 'min') mask |= AGG_MIN;
+    if (a === 'max') mask |= AGG_MAX;
+  }
+  return mask;
+}
+
+export interface ColumnarAggregateOptions {
+  decode: DecodeJobOptions;
+  aggs: readonly AggName[];
+  /** Called with each bad record in input order; throw to stop the job. */
+  onBadRecord: (bad: BadRecord) => void;
+  shards?: number;
+}
+
+export class ColumnarAggregate {
+  readonly state: ShardSet<ByteShardTable>;
+  private readonly rt: KernelRuntime;
+  private readonly job: DecodeJob;
+  private readonly mask: number;
+  private readonly onBadRecord: (bad: BadRecord) => void;
+  private batches = 0;
+  private recordsIn = 0;
+
+  constructor(rt: KernelRuntime, options: ColumnarAggregateOptions) {
+    this.rt = rt;
+    this.mask = aggMask(options.aggs);
+    this.onBadRecord = options.onBadRecord;
+    this.job = new DecodeJob(rt.arena, options.decode);
+    this.state = ShardSet.bytes(rt.arena, rt.k, options.shards ?? DEFAULT_SHARDS);
+  }
+
+  /** Good records aggregated so far. */
+  get records(): number {
+    return this.recordsIn;
+  }
+
+  /** Bad records seen so far. */
+  get badRecords(): number {
+    return this.job.badRecordCount;
+  }
+
+  /** Line number of the next input byte. */
+  get line(): number {
+    return this.job.line;
+  }
+
+  /** Decodes and aggregates every complete record of `chunk` (a partial last record waits for more). */
+  async push(chunk: Uint8Array): Promise<void> {
+    this.job.write(chunk);
+    await this.drain(false);
+  }
+
+  /** The input ended: decodes the last record and aggregates what is left. */
+  async finish(): Promise<void> {
+    await this.drain(true);
+    await this.aggregateBatch();
+  }
+
+  private async drain(final: boolean): Promise<void> {
+    for (;;) {
+      this.job.prepare(final);
+      await this.rt.run({ kind: 'decode', format: this.job.format, job: this.job.ptr });
+      const step = this.job.settle();
+      for (const bad of this.job.takeBadRecords()) this.onBadRecord(bad);
+      if (step === 'again') continue;
+      if (step === 'full') {
+        await this.aggregateBatch();
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** Folds the decoded records into the shard tables: one task per shard range, in parallel. */
+  private async aggregateBatch(): Promise<void> {
+    const n = this.job.records;
+    if (n === 0) return;
+    const stamp = ++this.batches;
+    const { starts, perm } = this.state.partition(this.job.hashesPtr, n);
+    const input = {
+      keyOffs: this.job.keyOffsPtr,
+      keyBytes: this.job.keyBytesPtr,
+      hashes: this.job.hashesPtr,
+      values: this.job.valuesPtr,
+      perm,
+    };
+    const S = this.state.size;
+    const ranges = Math.max(1, Math.min(this.rt.workers, S));
+    const runs: Array<Promise<void>> = [];
+    for (let r = 0; r < ranges; r++) {
+      const lo = Math.floor((r * S) / ranges);
+      const hi = Math.floor(((r + 1) * S) / ranges);
+      const task: AggregateTask = {
+        kind: 'aggregate',
+        tables: this.state.tablePtrs,
+        accs: this.state.accPtrs,
+        shardLo: lo,
+        shardHi: hi,
+        ...input,
+        starts,
+        stamp,
+        mask: this.mask,
+        resumeShard: -1,
+        resumeJ: 0,
+      };
+      runs.push(this.runRange(task, input));
+    }
+    await Promise.all(runs);
+    this.recordsIn += n;
+    this.job.clearRecords();
+  }
+
+  /** Runs a shard-range task; when a table is full, grows it here on the host and resumes the task. */
+  private async runRange(task: AggregateTask, input: Parameters<ByteShardTable['growFor']>[0]): Promise<void> {
+    for (;;) {
+      const res = await this.rt.run(task);
+      if (res.done) return;
+      this.state.tables[res.shard]!.growFor(input, res.j);
+      task = { ...task, shardLo: res.shard, resumeShard: res.shard, resumeJ: res.j };
+    }
+  }
+
+  /** Frees the decode job and the state. */
+  release(): void {
+    this.job.release();
+    this.state.free();
+  }
+}
+
+/** Turns the first bad record into the error `--on-error fail` stops with. */
+export function badRecordError(source: string, bad: BadRecord): BadRecordError {
+  return new BadRecordError(source, bad.line, bad.reason);
+}
