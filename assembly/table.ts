@@ -1,5 +1,298 @@
-// Open-addressing key -> group id tables. Stub.
-export function table_bytes_intern(table: usize, keyOffs: usize, keyBytes: usize, hashes: usize, perm: usize, from: u32, to: u32, outGid: usize): u32 { return from; }
-export function table_bytes_rehash(table: usize, newSlots: usize, newCap: u32): void {}
-export function table_u32_intern(table: usize, keys: usize, perm: usize, from: u32, to: u32, outGid: usize): u32 { return from; }
-export function table_u32_rehash(table: usize, newSlots: usize, newCap: u32): void {}
+// Open-addressing tables that intern keys (UTF-8 byte strings, or u32) to dense group ids 0..count-1.
+//
+// Layouts (mirrored in src/wasm/abi.ts, BT_* and NT_*):
+//
+//     byte table header (32 B)      slots u32[2*cap], one u64 each      groups, dense by id g
+//     +-------------+               +----------+----------+           keyOffs u32[groupCap+1]
+//     | slots     --+-------------> | hash     | g + 1    |           arena   u8[arenaCap]
+//     | cap         |               +----------+----------+           hashes  u32[groupCap]
+//     | count       |               | 0        | 0        | empty     key g = arena[keyOffs[g] ..
+//     | keyOffs     |               +----------+----------+                         keyOffs[g+1])
+//     | arena       |
+//     | arenaCap    |               u32 table: slots hold (key, g + 1); keys u32[groupCap] holds
+//     | groupCap    |               the key of group g.
+//     | hashes      |
+//     +-------------+
+//
+// Design (after DataFusion's group_values and AssemblyScript's std/assembly/map.ts):
+//   - Interning is separate from accumulating: a table only maps keys to dense ids, so accumulators,
+//     output, checkpoints and merges walk ids 0..count-1 and never scan slots.
+//   - A slot is one u64 (lo = hash or key, hi = id + 1), so a probe is one load, and 0 means empty
+//     (id + 1 is never 0). Byte keys keep their murmur2 in the slot: a probe compares it first and
+//     only touches keyOffs and the arena when the full 32-bit hash matches.
+//   - Linear probing over a power-of-two capacity, at most 3/4 full. The start slot comes from the
+//     HIGH bits of a multiplicative remix (Knuth 6.4, "Fibonacci hashing"): within one shard every
+//     murmur2 is congruent mod S (shard = (h & 0x7fffffff) % S), so its low bits are anything but
+//     random there. u32 keys are first spread by mix32 (hash.ts), a full-avalanche finaliser.
+//   - Growth is the host's (src/state/shard-table.ts): a kernel never allocates. A new group is
+//     inserted only while count < groupCap, keyOffs[count] + keyLen <= arenaCap and
+//     (count + 1) * 4 <= cap * 3; otherwise the kernel stores `count`, returns the index j of the
+//     record it stopped at, and the host grows what was full and calls again from j.
+//
+// Bounds: the kernels write only inside the regions the header describes, given a header that the
+// host keeps consistent (cap a power of two; a cap that is not is used as the largest power of two
+// below it). Input columns (keyOffs, keys, hashes, perm) must cover every record index they are
+// asked about; key offsets must be non-decreasing (asserted in the debug build).
+//
+// Hash flooding: byte keys are placed by Kafka's murmur2, which is unseeded, so keys crafted to
+// collide (easy for murmur2) degrade a table to a linear scan of the colliding run. That is the price
+// of sharding by the very hash Kafka partitions by; results stay correct, only slower.
+
+import { murmur2Range, mix32 } from "./hash";
+
+// @ts-ignore: decorator
+@inline export const BT_SLOTS: usize = 0;
+// @ts-ignore: decorator
+@inline export const BT_CAP: usize = 4;
+// @ts-ignore: decorator
+@inline export const BT_COUNT: usize = 8;
+// @ts-ignore: decorator
+@inline export const BT_KEY_OFFS: usize = 12;
+// @ts-ignore: decorator
+@inline export const BT_ARENA: usize = 16;
+// @ts-ignore: decorator
+@inline export const BT_ARENA_CAP: usize = 20;
+// @ts-ignore: decorator
+@inline export const BT_GROUP_CAP: usize = 24;
+// @ts-ignore: decorator
+@inline export const BT_HASHES: usize = 28;
+
+// @ts-ignore: decorator
+@inline export const NT_SLOTS: usize = 0;
+// @ts-ignore: decorator
+@inline export const NT_CAP: usize = 4;
+// @ts-ignore: decorator
+@inline export const NT_COUNT: usize = 8;
+// @ts-ignore: decorator
+@inline export const NT_KEYS: usize = 12;
+// @ts-ignore: decorator
+@inline export const NT_GROUP_CAP: usize = 16;
+
+/** Returned by the find-or-insert helpers when a new group does not fit: the kernel stops there. */
+// @ts-ignore: decorator
+@inline export const NO_ROOM: u32 = 0xffffffff;
+
+/** 2^32 / golden ratio, odd: Knuth's multiplier for Fibonacci hashing. */
+// @ts-ignore: decorator
+@inline const FIBONACCI: u32 = 0x9e3779b9;
+
+/** The largest power of two <= cap (0 for 0): the capacity actually probed. */
+// @ts-ignore: decorator
+@inline export function probedCap(cap: u32): u32 {
+  return cap == 0 ? 0 : <u32>1 << (31 - clz(cap));
+}
+
+/** How many groups a table of `cap` slots may hold: floor(cap * 3 / 4), so a probe always ends. */
+// @ts-ignore: decorator
+@inline export function maxGroupsFor(cap: u32): u32 {
+  return <u32>((<u64>cap * 3) >> 2);
+}
+
+/** Right shift that keeps the top log2(cap) bits; for cap 1 it is 32, which wasm takes as 0, and mask 0 clears it. */
+// @ts-ignore: decorator
+@inline export function slotShift(cap: u32): u32 {
+  return 32 - ctz(cap);
+}
+
+/** Start slot of a murmur2 hash: high bits of the Fibonacci remix (see the file comment). */
+// @ts-ignore: decorator
+@inline export function byteSlot(h: u32, shift: u32, mask: u32): u32 {
+  return ((h * FIBONACCI) >>> shift) & mask;
+}
+
+/** Start slot of a u32 key. */
+// @ts-ignore: decorator
+@inline export function u32Slot(key: u32, shift: u32, mask: u32): u32 {
+  return (mix32(key) >>> shift) & mask;
+}
+
+/**
+ * Byte equality of [a, a+len) and [b, b+len), reading nothing outside them: 16 bytes at a time with
+ * v128, and the tail as one overlapping load ending at the last byte (so no byte loop for len >= 4).
+ */
+// @ts-ignore: decorator
+@inline export function bytesEqual(a: usize, b: usize, len: usize): bool {
+  if (len >= 16) {
+    const last = len - 16;
+    for (let i: usize = 0; i < last; i += 16) {
+      if (v128.any_true(v128.xor(v128.load(a + i), v128.load(b + i)))) return false;
+    }
+    return !v128.any_true(v128.xor(v128.load(a + last), v128.load(b + last)));
+  }
+  if (len >= 8) {
+    return load<u64>(a) == load<u64>(b) && load<u64>(a + len - 8) == load<u64>(b + len - 8);
+  }
+  if (len >= 4) {
+    return load<u32>(a) == load<u32>(b) && load<u32>(a + len - 4) == load<u32>(b + len - 4);
+  }
+  if (len == 0) return true;
+  // 1..3 bytes: first, middle and last cover them all
+  const mid = len >> 1;
+  return load<u8>(a) == load<u8>(b) && load<u8>(a + mid) == load<u8>(b + mid) &&
+    load<u8>(a + len - 1) == load<u8>(b + len - 1);
+}
+
+/**
+ * The group of byte key [kp, kp+klen) with murmur2 h, inserting it as group `count` when it is new
+ * and fits (count < limit, arena room). Returns the group id (== count when inserted) or NO_ROOM.
+ * `limit` already folds in groupCap and the load bound (and the accumulators' capacity for agg).
+ */
+// @ts-ignore: decorator
+@inline export function bytesFindOrInsert(
+  slots: usize, mask: u32, shift: u32, keyOffs: usize, arena: usize, arenaCap: u32, hashes: usize,
+  count: u32, limit: u32, h: u32, kp: usize, klen: u32,
+): u32 {
+  let i = byteSlot(h, shift, mask);
+  while (true) {
+    const at = slots + (<usize>i << 3);
+    const s = load<u64>(at);
+    if (s == 0) {
+      if (count >= limit) return NO_ROOM;
+      const used = load<u32>(keyOffs + (<usize>count << 2));
+      if (<u64>used + klen > <u64>arenaCap) return NO_ROOM;
+      memory.copy(arena + used, kp, klen);
+      store<u32>(keyOffs + ((<usize>count + 1) << 2), used + klen);
+      store<u32>(hashes + (<usize>count << 2), h);
+      store<u64>(at, (<u64>(count + 1) << 32) | <u64>h);
+      return count;
+    }
+    if (<u32>s == h) {
+      const g = <u32>(s >>> 32) - 1;
+      const ko = keyOffs + (<usize>g << 2);
+      const ks = load<u32>(ko);
+      if (load<u32>(ko, 4) - ks == klen && bytesEqual(arena + ks, kp, klen)) return g;
+    }
+    i = (i + 1) & mask;
+  }
+  return NO_ROOM; // unreachable
+}
+
+/** The group of u32 key `key`, inserting it as group `count` when new and count < limit; else NO_ROOM. */
+// @ts-ignore: decorator
+@inline export function u32FindOrInsert(
+  slots: usize, mask: u32, shift: u32, keys: usize, count: u32, limit: u32, key: u32,
+): u32 {
+  let i = u32Slot(key, shift, mask);
+  while (true) {
+    const at = slots + (<usize>i << 3);
+    const s = load<u64>(at);
+    if (s == 0) {
+      if (count >= limit) return NO_ROOM;
+      store<u32>(keys + (<usize>count << 2), key);
+      store<u64>(at, (<u64>(count + 1) << 32) | <u64>key);
+      return count;
+    }
+    if (<u32>s == key) return <u32>(s >>> 32) - 1;
+    i = (i + 1) & mask;
+  }
+  return NO_ROOM; // unreachable
+}
+
+/** Record index of position j: perm[j], or j itself when perm is 0. */
+// @ts-ignore: decorator
+@inline export function recordAt(perm: usize, j: u32): u32 {
+  return perm == 0 ? j : load<u32>(perm + (<usize>j << 2));
+}
+
+/**
+ * Interns the byte keys of records perm[j], j in [from, to), writing outGid[record] = group id.
+ * hashes[record] is the key's murmur2 (hashes = 0: computed here). Returns the first j not
+ * processed: `to` when done, else the record whose new group did not fit (see the growth rule).
+ */
+export function table_bytes_intern(
+  table: usize, keyOffs: usize, keyBytes: usize, hashes: usize,
+  perm: usize, from: u32, to: u32, outGid: usize,
+): u32 {
+  const slots = <usize>load<u32>(table + BT_SLOTS);
+  const cap = probedCap(load<u32>(table + BT_CAP));
+  if (cap == 0) return from;
+  const mask = cap - 1;
+  const shift = slotShift(cap);
+  const tKeyOffs = <usize>load<u32>(table + BT_KEY_OFFS);
+  const arena = <usize>load<u32>(table + BT_ARENA);
+  const arenaCap = load<u32>(table + BT_ARENA_CAP);
+  const tHashes = <usize>load<u32>(table + BT_HASHES);
+  const limit = min(load<u32>(table + BT_GROUP_CAP), maxGroupsFor(cap));
+  let count = load<u32>(table + BT_COUNT);
+  let j = from;
+  for (; j < to; j++) {
+    const r = recordAt(perm, j);
+    const ko = keyOffs + (<usize>r << 2);
+    const ks = load<u32>(ko);
+    const ke = load<u32>(ko, 4);
+    assert(ke >= ks, "key offsets must be non-decreasing");
+    const kp = keyBytes + ks;
+    const klen = ke - ks;
+    const h = hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
+    const g = bytesFindOrInsert(slots, mask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, kp, klen);
+    if (g == NO_ROOM) break;
+    if (g == count) count++;
+    store<u32>(outGid + (<usize>r << 2), g);
+  }
+  store<u32>(table + BT_COUNT, count);
+  return j;
+}
+
+/**
+ * Re-inserts every group into newSlots (zeroed, u32[2*newCap], newCap a power of two) and points
+ * the header at it. Walks groups in id order, reading each stored hash: no key bytes are touched.
+ * A newCap too small to keep the table at most 3/4 full is refused: the header is left unchanged.
+ */
+export function table_bytes_rehash(table: usize, newSlots: usize, newCap: u32): void {
+  const count = load<u32>(table + BT_COUNT);
+  const cap = probedCap(newCap);
+  assert(cap == newCap && count <= maxGroupsFor(cap), "rehash capacity too small or not a power of two");
+  if (count > maxGroupsFor(cap) || cap == 0) return;
+  const mask = cap - 1;
+  const shift = slotShift(cap);
+  const hashes = <usize>load<u32>(table + BT_HASHES);
+  for (let g: u32 = 0; g < count; g++) {
+    const h = load<u32>(hashes + (<usize>g << 2));
+    let i = byteSlot(h, shift, mask);
+    while (load<u64>(newSlots + (<usize>i << 3)) != 0) i = (i + 1) & mask;
+    store<u64>(newSlots + (<usize>i << 3), (<u64>(g + 1) << 32) | <u64>h);
+  }
+  store<u32>(table + BT_SLOTS, <u32>newSlots);
+  store<u32>(table + BT_CAP, newCap);
+}
+
+/** Interns u32 keys[record] of records perm[j], j in [from, to); like table_bytes_intern. */
+export function table_u32_intern(table: usize, keys: usize, perm: usize, from: u32, to: u32, outGid: usize): u32 {
+  const slots = <usize>load<u32>(table + NT_SLOTS);
+  const cap = probedCap(load<u32>(table + NT_CAP));
+  if (cap == 0) return from;
+  const mask = cap - 1;
+  const shift = slotShift(cap);
+  const tKeys = <usize>load<u32>(table + NT_KEYS);
+  const limit = min(load<u32>(table + NT_GROUP_CAP), maxGroupsFor(cap));
+  let count = load<u32>(table + NT_COUNT);
+  let j = from;
+  for (; j < to; j++) {
+    const r = recordAt(perm, j);
+    const g = u32FindOrInsert(slots, mask, shift, tKeys, count, limit, load<u32>(keys + (<usize>r << 2)));
+    if (g == NO_ROOM) break;
+    if (g == count) count++;
+    store<u32>(outGid + (<usize>r << 2), g);
+  }
+  store<u32>(table + NT_COUNT, count);
+  return j;
+}
+
+/** Re-inserts every group of a u32 table into newSlots; like table_bytes_rehash. */
+export function table_u32_rehash(table: usize, newSlots: usize, newCap: u32): void {
+  const count = load<u32>(table + NT_COUNT);
+  const cap = probedCap(newCap);
+  assert(cap == newCap && count <= maxGroupsFor(cap), "rehash capacity too small or not a power of two");
+  if (count > maxGroupsFor(cap) || cap == 0) return;
+  const mask = cap - 1;
+  const shift = slotShift(cap);
+  const keys = <usize>load<u32>(table + NT_KEYS);
+  for (let g: u32 = 0; g < count; g++) {
+    const key = load<u32>(keys + (<usize>g << 2));
+    let i = u32Slot(key, shift, mask);
+    while (load<u64>(newSlots + (<usize>i << 3)) != 0) i = (i + 1) & mask;
+    store<u64>(newSlots + (<usize>i << 3), (<u64>(g + 1) << 32) | <u64>key);
+  }
+  store<u32>(table + NT_SLOTS, <u32>newSlots);
+  store<u32>(table + NT_CAP, newCap);
+}

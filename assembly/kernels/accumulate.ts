@@ -1,5 +1,346 @@
-// Accumulate count/sum/min/max by group id. Stub.
-export function agg_bytes(table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, mask: u32): u32 { return from; }
-export function agg_u32(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, mask: u32): u32 { return from; }
-export function acc_merge(dst: usize, src: usize, gidMap: usize, n: u32, stamp: u32, mask: u32): void {}
-export function acc_changed(acc: usize, n: u32, stamp: u32, out: usize): u32 { return 0; }
+// Fused intern + accumulate (count, sum, min, max) into shard state (one shard, or routed across a shard set), partial-state merge, changed groups.
+//
+// Accumulators are columnar by group id (src/wasm/abi.ts, AC_*):
+//
+//     acc header (32 B)    count f64[cap]  sum f64[cap]  min f64[cap]  max f64[cap]  stamp u32[cap]
+//     | cap | count | sum | min | max | stamp |
+//
+// The host fills fresh capacity with count 0, sum 0, min +Inf, max -Inf, stamp 0, so a new group
+// needs no initialisation here and min/max need no "first value" branch.
+//
+// Exactness: records are folded in perm order (the stable partition keeps a shard's records in input
+// order), one `+` per record into the group's sum, so every sum is bit-identical to a left-to-right
+// JavaScript fold `sum += v` over the same records. min/max use wasm f64.min/f64.max, which agree with
+// Math.min/Math.max: NaN wins, and -0 < +0. count is an f64 so that avg = sum / count needs no convert.
+
+import {
+  BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_SLOTS,
+  NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SLOTS, NO_ROOM,
+  bytesFindOrInsert, maxGroupsFor, probedCap, recordAt, slotShift, u32FindOrInsert,
+} from "../table";
+import { murmur2Range, shardMagic, shardOf } from "../hash";
+
+// @ts-ignore: decorator
+@inline const AC_CAP: usize = 0;
+// @ts-ignore: decorator
+@inline const AC_COUNT: usize = 4;
+// @ts-ignore: decorator
+@inline const AC_SUM: usize = 8;
+// @ts-ignore: decorator
+@inline const AC_MIN: usize = 12;
+// @ts-ignore: decorator
+@inline const AC_MAX: usize = 16;
+// @ts-ignore: decorator
+@inline const AC_STAMP: usize = 20;
+
+// @ts-ignore: decorator
+@inline const AGG_COUNT: u32 = 1;
+// @ts-ignore: decorator
+@inline const AGG_SUM: u32 = 2;
+// @ts-ignore: decorator
+@inline const AGG_MIN: u32 = 4;
+// @ts-ignore: decorator
+@inline const AGG_MAX: u32 = 8;
+// @ts-ignore: decorator
+@inline const AGG_VALUES: u32 = AGG_SUM | AGG_MIN | AGG_MAX;
+// @ts-ignore: decorator
+@inline const AGG_ALL: u32 = AGG_COUNT | AGG_VALUES;
+
+/** Folds value v into group g. With a constant `mask` (the dispatch below) the branches fold away. */
+// @ts-ignore: decorator
+@inline function fold(
+  cnt: usize, sum: usize, mn: usize, mx: usize, stamps: usize, g: u32, v: f64, stamp: u32, mask: u32,
+): void {
+  const o = <usize>g << 3;
+  if (mask & AGG_COUNT) store<f64>(cnt + o, load<f64>(cnt + o) + 1.0);
+  if (mask & AGG_SUM) store<f64>(sum + o, load<f64>(sum + o) + v);
+  if (mask & AGG_MIN) store<f64>(mn + o, min<f64>(load<f64>(mn + o), v));
+  if (mask & AGG_MAX) store<f64>(mx + o, max<f64>(load<f64>(mx + o), v));
+  store<u32>(stamps + (<usize>g << 2), stamp);
+}
+
+// @ts-ignore: decorator
+@inline function aggBytesLoop(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize,
+  perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  const slots = <usize>load<u32>(table + BT_SLOTS);
+  const cap = probedCap(load<u32>(table + BT_CAP));
+  if (cap == 0) return from;
+  const smask = cap - 1;
+  const shift = slotShift(cap);
+  const tKeyOffs = <usize>load<u32>(table + BT_KEY_OFFS);
+  const arena = <usize>load<u32>(table + BT_ARENA);
+  const arenaCap = load<u32>(table + BT_ARENA_CAP);
+  const tHashes = <usize>load<u32>(table + BT_HASHES);
+  const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+  const cnt = <usize>load<u32>(acc + AC_COUNT);
+  const sum = <usize>load<u32>(acc + AC_SUM);
+  const mn = <usize>load<u32>(acc + AC_MIN);
+  const mx = <usize>load<u32>(acc + AC_MAX);
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  let count = load<u32>(table + BT_COUNT);
+  let j = from;
+  for (; j < to; j++) {
+    const r = recordAt(perm, j);
+    const ko = keyOffs + (<usize>r << 2);
+    const ks = load<u32>(ko);
+    const ke = load<u32>(ko, 4);
+    assert(ke >= ks, "key offsets must be non-decreasing");
+    const kp = keyBytes + ks;
+    const klen = ke - ks;
+    const h = hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
+    const g = bytesFindOrInsert(slots, smask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, kp, klen);
+    if (g == NO_ROOM) break;
+    if (g == count) count++;
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
+    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+  }
+  store<u32>(table + BT_COUNT, count);
+  return j;
+}
+
+/**
+ * Fused intern + accumulate: for records r = perm[j] (j in [from, to), perm 0 = identity), finds or
+ * inserts byte key r in `table` and folds values[r] into its accumulators with the AGG_* bits of
+ * mask, setting stamp[g] = stamp. values may be 0, and is then not read (only count is kept).
+ * Returns the first j not processed: `to`, or where a new group did not fit the table or the
+ * accumulators' cap (the host grows and calls again from there; records before it are folded).
+ */
+export function agg_bytes(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize,
+  perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  if (values == 0) mask &= AGG_COUNT;
+  // specialised loops for the common masks (count, avg, all); the general one branches per record
+  if (mask == AGG_COUNT) {
+    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT);
+  }
+  if (mask == (AGG_COUNT | AGG_SUM)) {
+    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM);
+  }
+  if (mask == AGG_ALL) {
+    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_ALL);
+  }
+  return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, mask);
+}
+
+// @ts-ignore: decorator
+@inline function aggU32Loop(
+  table: usize, acc: usize, keys: usize, values: usize,
+  perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  const slots = <usize>load<u32>(table + NT_SLOTS);
+  const cap = probedCap(load<u32>(table + NT_CAP));
+  if (cap == 0) return from;
+  const smask = cap - 1;
+  const shift = slotShift(cap);
+  const tKeys = <usize>load<u32>(table + NT_KEYS);
+  const limit = min(min(load<u32>(table + NT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+  const cnt = <usize>load<u32>(acc + AC_COUNT);
+  const sum = <usize>load<u32>(acc + AC_SUM);
+  const mn = <usize>load<u32>(acc + AC_MIN);
+  const mx = <usize>load<u32>(acc + AC_MAX);
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  let count = load<u32>(table + NT_COUNT);
+  let j = from;
+  for (; j < to; j++) {
+    const r = recordAt(perm, j);
+    const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>r << 2)));
+    if (g == NO_ROOM) break;
+    if (g == count) count++;
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
+    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+  }
+  store<u32>(table + NT_COUNT, count);
+  return j;
+}
+
+/** agg_bytes for u32 keys[record]. */
+export function agg_u32(
+  table: usize, acc: usize, keys: usize, values: usize,
+  perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  if (values == 0) mask &= AGG_COUNT;
+  if (mask == AGG_COUNT) return aggU32Loop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT);
+  if (mask == (AGG_COUNT | AGG_SUM)) {
+    return aggU32Loop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM);
+  }
+  if (mask == AGG_ALL) return aggU32Loop(table, acc, keys, values, perm, from, to, stamp, AGG_ALL);
+  return aggU32Loop(table, acc, keys, values, perm, from, to, stamp, mask);
+}
+
+// @ts-ignore: decorator
+@inline function aggBytesShardsLoop(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64,
+): u32 {
+  for (let j = from; j < to; j++) {
+    const h = load<u32>(hashes + (<usize>j << 2));
+    const s = shardOf(h, shards, magic);
+    if (s < shardLo || s >= shardHi) continue;
+    const table = <usize>load<u32>(tables + (<usize>s << 2));
+    const acc = <usize>load<u32>(accs + (<usize>s << 2));
+    // the shard's header: a few loads that stay in L1 while S is small, cheaper than a gather
+    const cap = probedCap(load<u32>(table + BT_CAP));
+    if (cap == 0) return j;
+    const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+    const count = load<u32>(table + BT_COUNT);
+    const ko = keyOffs + (<usize>j << 2);
+    const ks = load<u32>(ko);
+    const ke = load<u32>(ko, 4);
+    assert(ke >= ks, "key offsets must be non-decreasing");
+    const g = bytesFindOrInsert(
+      <usize>load<u32>(table + BT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + BT_KEY_OFFS),
+      <usize>load<u32>(table + BT_ARENA), load<u32>(table + BT_ARENA_CAP), <usize>load<u32>(table + BT_HASHES),
+      count, limit, h, keyBytes + ks, ke - ks,
+    );
+    if (g == NO_ROOM) return j;
+    if (g == count) store<u32>(table + BT_COUNT, count + 1);
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+    fold(
+      <usize>load<u32>(acc + AC_COUNT), <usize>load<u32>(acc + AC_SUM), <usize>load<u32>(acc + AC_MIN),
+      <usize>load<u32>(acc + AC_MAX), <usize>load<u32>(acc + AC_STAMP), g, v, stamp, mask,
+    );
+  }
+  return to;
+}
+
+/**
+ * agg_bytes over a set of shards without a partition pass: records j in [from, to), in input
+ * order, each routed to shard s = (hashes[j] & 0x7fffffff) % shards, whose table and accumulator
+ * headers are tables[s] and accs[s] (u32[shards] each); records of shards outside [shardLo, shardHi)
+ * are skipped. Reading the batch columns in order beats gathering them through a partition's perm
+ * (one pass instead of one per shard). hashes is required. Returns the first j not processed: `to`,
+ * or a record whose new group did not fit its shard's table (the host grows that shard, calls again).
+ */
+export function agg_bytes_shards(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  assert(shards > 0 && hashes != 0, "agg_bytes_shards: shards >= 1 and a hashes column are required");
+  if (shards == 0 || hashes == 0) return from;
+  if (values == 0) mask &= AGG_COUNT;
+  const magic = shardMagic(shards);
+  if (mask == AGG_COUNT) {
+    return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic);
+  }
+  if (mask == AGG_ALL) {
+    return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_ALL, magic);
+  }
+  return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic);
+}
+
+// @ts-ignore: decorator
+@inline function aggU32ShardsLoop(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64,
+): u32 {
+  for (let j = from; j < to; j++) {
+    const s = shardOf(load<u32>(hashes + (<usize>j << 2)), shards, magic);
+    if (s < shardLo || s >= shardHi) continue;
+    const table = <usize>load<u32>(tables + (<usize>s << 2));
+    const acc = <usize>load<u32>(accs + (<usize>s << 2));
+    const cap = probedCap(load<u32>(table + NT_CAP));
+    if (cap == 0) return j;
+    const limit = min(min(load<u32>(table + NT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+    const count = load<u32>(table + NT_COUNT);
+    const g = u32FindOrInsert(
+      <usize>load<u32>(table + NT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + NT_KEYS),
+      count, limit, load<u32>(keys + (<usize>j << 2)),
+    );
+    if (g == NO_ROOM) return j;
+    if (g == count) store<u32>(table + NT_COUNT, count + 1);
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+    fold(
+      <usize>load<u32>(acc + AC_COUNT), <usize>load<u32>(acc + AC_SUM), <usize>load<u32>(acc + AC_MIN),
+      <usize>load<u32>(acc + AC_MAX), <usize>load<u32>(acc + AC_STAMP), g, v, stamp, mask,
+    );
+  }
+  return to;
+}
+
+/** agg_bytes_shards for u32 keys[j]; hashes[j] (any 32-bit hash of the key) picks the shard. */
+export function agg_u32_shards(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  assert(shards > 0 && hashes != 0, "agg_u32_shards: shards >= 1 and a hashes column are required");
+  if (shards == 0 || hashes == 0) return from;
+  if (values == 0) mask &= AGG_COUNT;
+  const magic = shardMagic(shards);
+  if (mask == AGG_COUNT) {
+    return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, AGG_COUNT, magic);
+  }
+  if (mask == AGG_ALL) {
+    return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, AGG_ALL, magic);
+  }
+  return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, mask, magic);
+}
+
+/**
+ * Folds src groups j in [0, n) into dst groups gidMap[j] (partial -> final merge): count and sum
+ * add, min/max combine, stamp[dst g] = stamp; only the columns in mask are touched. Entries with
+ * j >= src cap or gidMap[j] >= dst cap are skipped (asserted in the debug build). Merged sums are
+ * sums of partial sums: equal to a left-to-right fold only when the partials were folded in order.
+ */
+export function acc_merge(dst: usize, src: usize, gidMap: usize, n: u32, stamp: u32, mask: u32): void {
+  const dstCap = load<u32>(dst + AC_CAP);
+  assert(n <= load<u32>(src + AC_CAP), "acc_merge: n exceeds the source capacity");
+  n = min(n, load<u32>(src + AC_CAP));
+  const sCount = <usize>load<u32>(src + AC_COUNT);
+  const sSum = <usize>load<u32>(src + AC_SUM);
+  const sMin = <usize>load<u32>(src + AC_MIN);
+  const sMax = <usize>load<u32>(src + AC_MAX);
+  const dCount = <usize>load<u32>(dst + AC_COUNT);
+  const dSum = <usize>load<u32>(dst + AC_SUM);
+  const dMin = <usize>load<u32>(dst + AC_MIN);
+  const dMax = <usize>load<u32>(dst + AC_MAX);
+  const dStamp = <usize>load<u32>(dst + AC_STAMP);
+  for (let j: u32 = 0; j < n; j++) {
+    const g = load<u32>(gidMap + (<usize>j << 2));
+    assert(g < dstCap, "acc_merge: group id beyond the destination capacity");
+    if (g >= dstCap) continue;
+    const s = <usize>j << 3;
+    const d = <usize>g << 3;
+    if (mask & AGG_COUNT) store<f64>(dCount + d, load<f64>(dCount + d) + load<f64>(sCount + s));
+    if (mask & AGG_SUM) store<f64>(dSum + d, load<f64>(dSum + d) + load<f64>(sSum + s));
+    if (mask & AGG_MIN) store<f64>(dMin + d, min<f64>(load<f64>(dMin + d), load<f64>(sMin + s)));
+    if (mask & AGG_MAX) store<f64>(dMax + d, max<f64>(load<f64>(dMax + d), load<f64>(sMax + s)));
+    store<u32>(dStamp + (<usize>g << 2), stamp);
+  }
+}
+
+/**
+ * Writes the ids of groups g < n (n is clamped to the cap) with stamp[g] == stamp to out, in
+ * ascending order, and returns how many. out must hold n entries. Scans four stamps per v128 compare,
+ * so a batch that touched few groups costs little more than reading the stamp column.
+ */
+export function acc_changed(acc: usize, n: u32, stamp: u32, out: usize): u32 {
+  n = min(n, load<u32>(acc + AC_CAP));
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  const want = i32x4.splat(stamp);
+  const n4 = n & ~3;
+  let k: usize = 0;
+  let g: u32 = 0;
+  for (; g < n4; g += 4) {
+    const bits = i32x4.bitmask(i32x4.eq(v128.load(stamps + (<usize>g << 2)), want));
+    if (bits == 0) continue;
+    // branch-free compaction: always write, advance only on a match (k <= g + lane < n, in bounds)
+    store<u32>(out + (k << 2), g);
+    k += bits & 1;
+    store<u32>(out + (k << 2), g + 1);
+    k += (bits >> 1) & 1;
+    store<u32>(out + (k << 2), g + 2);
+    k += (bits >> 2) & 1;
+    store<u32>(out + (k << 2), g + 3);
+    k += (bits >> 3) & 1;
+  }
+  for (; g < n; g++) {
+    if (load<u32>(stamps + (<usize>g << 2)) == stamp) {
+      store<u32>(out + (k << 2), g);
+      k++;
+    }
+  }
+  return <u32>k;
+}

@@ -1,2 +1,55 @@
-// Stable counting sort of records by shard. Stub.
-export function partition(hashes: usize, n: u32, shards: u32, outStarts: usize, outPerm: usize): void {}
+// Stable counting sort of a batch's records by shard = (murmur2 & 0x7fffffff) % shards (Kafka's default partitioner).
+//
+//     hashes  h0 h1 h2 h3 h4 h5         shard(h)  1  0  1  2  0  1
+//     outStarts [0, 2, 5, 6]            outPerm   1  4 | 0  2  5 | 3
+//                                                 s=0    s=1       s=2
+//
+// Stable: within a shard, records keep their input order, so a shard's sums fold in input order.
+// Three passes: histogram into outStarts, exclusive prefix sum, scatter (outStarts[s] is the cursor
+// of shard s), then one O(shards) shift turns the cursors (ends) back into starts. No scratch.
+
+import { shardMagic, shardOf } from "../hash";
+
+// @ts-ignore: decorator
+@inline function sortInto(
+  hashes: usize, n: u32, shards: u32, outStarts: usize, outPerm: usize, magic: u64,
+): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const p = outStarts + (<usize>shardOf(load<u32>(hashes + (<usize>i << 2)), shards, magic) << 2);
+    store<u32>(p, load<u32>(p) + 1);
+  }
+  let sum: u32 = 0;
+  for (let s: u32 = 0; s < shards; s++) {
+    const p = outStarts + (<usize>s << 2);
+    const c = load<u32>(p);
+    store<u32>(p, sum);
+    sum += c;
+  }
+  store<u32>(outStarts + (<usize>shards << 2), n);
+  for (let i: u32 = 0; i < n; i++) {
+    const p = outStarts + (<usize>shardOf(load<u32>(hashes + (<usize>i << 2)), shards, magic) << 2);
+    const at = load<u32>(p);
+    store<u32>(outPerm + (<usize>at << 2), i);
+    store<u32>(p, at + 1);
+  }
+  // cursors now hold each shard's end = the next shard's start
+  for (let s = shards; s > 1; s--) {
+    store<u32>(outStarts + (<usize>(s - 1) << 2), load<u32>(outStarts + (<usize>(s - 2) << 2)));
+  }
+  store<u32>(outStarts, 0);
+}
+
+/**
+ * Stable counting sort of records 0..n-1 by shard = (hashes[i] & 0x7fffffff) % shards.
+ * outStarts u32[shards+1]; outPerm u32[n]: the records of shard s are outPerm[outStarts[s] ..
+ * outStarts[s+1]) in input order. shards = 0 writes nothing (asserted in the debug build).
+ */
+export function partition(hashes: usize, n: u32, shards: u32, outStarts: usize, outPerm: usize): void {
+  assert(shards > 0, "partition: shards must be at least 1");
+  if (shards == 0) return;
+  memory.fill(outStarts, 0, (<usize>shards + 1) << 2);
+  // two instances of the loops: a power-of-two shard count masks, any other divides by multiplying
+  const magic = shardMagic(shards);
+  if (magic == 0) sortInto(hashes, n, shards, outStarts, outPerm, 0);
+  else sortInto(hashes, n, shards, outStarts, outPerm, magic);
+}

@@ -5,7 +5,7 @@
 // 32-bit fields at the byte offsets below; the host writes inputs, the kernel writes outputs.
 
 /** Must equal assembly/index.ts ABI_VERSION; checked when the module is instantiated. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Aggregation bits passed as `mask` to the accumulate kernels. avg is sum and count together. */
 export const AGG_COUNT = 1;
@@ -59,7 +59,10 @@ export const AC_SIZE = 32;
 
 /**
  * Decode job (csv_decode, json_decode). Offsets of fields in the 128-byte job struct.
- * Inputs are written by the host; outputs (from DJ_CONSUMED on) by the kernel.
+ * Inputs are written by the host; outputs (from DJ_CONSUMED on) by the kernel. The outputs are
+ * appended to: a run starts at the DJ_RECORDS / DJ_ERROR_COUNT / DJ_SLOW_COUNT already in the struct
+ * (the host sets 0 for a fresh batch) and at key byte keyOffs[records], so after a *Full status the
+ * host can grow or drain that output, advance DJ_IN by DJ_CONSUMED, and run again.
  */
 export const DJ_IN = 0; // ptr: input bytes
 export const DJ_IN_LEN = 4;
@@ -72,7 +75,7 @@ export const DJ_KEY_PATH_LEN = 28;
 export const DJ_VAL_PATH = 32; // json: ptr to the dotted value path, 0 = no value
 export const DJ_VAL_PATH_LEN = 36;
 export const DJ_MAX_RECORDS = 40;
-export const DJ_KEY_OFFS = 44; // ptr u32[maxRecords+1] out, keyOffs[0] = 0
+export const DJ_KEY_OFFS = 44; // ptr u32[maxRecords+1] out, keyOffs[0] = 0 (set by the host)
 export const DJ_KEY_BYTES = 48; // ptr u8[keyBytesCap] out
 export const DJ_KEY_BYTES_CAP = 52;
 export const DJ_VALUES = 56; // ptr f64[maxRecords] out (0 when there is no value)
@@ -85,9 +88,9 @@ export const DJ_SCRATCH = 80; // ptr scratch (json nesting stack, one byte per l
 export const DJ_SCRATCH_LEN = 84;
 export const DJ_DELIM = 88; // csv field delimiter byte
 export const DJ_CONSUMED = 92; // out: bytes consumed (whole records and their line terminators)
-export const DJ_RECORDS = 96; // out: good records written
-export const DJ_ERROR_COUNT = 100; // out
-export const DJ_SLOW_COUNT = 104; // out
+export const DJ_RECORDS = 96; // in/out: good records in the outputs (appended after those already there)
+export const DJ_ERROR_COUNT = 100; // in/out: ErrorEntries in DJ_ERRORS
+export const DJ_SLOW_COUNT = 104; // in/out: SlowEntries in DJ_SLOW (record = index in the outputs)
 export const DJ_LINES = 108; // out: physical lines consumed (newlines inside `consumed`)
 export const DJ_STATUS = 112; // out: DecodeStatus
 export const DJ_SIZE = 128;
@@ -168,6 +171,22 @@ export interface KernelExports {
   agg_u32(
     table: number, acc: number, keys: number, values: number,
     perm: number, from: number, to: number, stamp: number, mask: number,
+  ): number;
+  /**
+   * agg_bytes over shards [shardLo, shardHi) of a ShardSet without a partition pass: records j in
+   * [from, to), in input order, each routed to shard s = (hashes[j] & 0x7fffffff) % shards, whose
+   * headers are u32 tables[s] and accs[s]; other shards' records are skipped. hashes is required.
+   * Returns the first j not processed: `to`, or a record whose new group did not fit its shard.
+   */
+  agg_bytes_shards(
+    tables: number, accs: number, shards: number, shardLo: number, shardHi: number,
+    keyOffs: number, keyBytes: number, hashes: number, values: number,
+    from: number, to: number, stamp: number, mask: number,
+  ): number;
+  /** agg_bytes_shards for u32 keys[j]; hashes[j] picks the shard. */
+  agg_u32_shards(
+    tables: number, accs: number, shards: number, shardLo: number, shardHi: number,
+    keys: number, hashes: number, values: number, from: number, to: number, stamp: number, mask: number,
   ): number;
   /** Folds src groups j in [0, n) into dst groups gidMap[j]. */
   acc_merge(dst: number, src: number, gidMap: number, n: number, stamp: number, mask: number): void;

@@ -1,0 +1,720 @@
+// Keyed state of the shards in shared memory: key -> group tables with their accumulators, which the host grows.
+//
+// One shard's state is a few regions of the SharedArena, all addressed from two headers that never
+// move (so a worker holding the header pointers is never left behind by a growth):
+//
+//     headers (64 B region)          ByteShardTable                      U32ShardTable
+//     +---------------------+        slots    u64[cap]   (zeroed)        slots u64[cap]
+//     | table header  32 B  |------> groups   keyOffs u32[groupCap+1]    keys  u32[groupCap]
+//     | acc header    32 B  |--+              hashes  u32[groupCap]
+//     +---------------------+  |     arena    u8[arenaCap]  key bytes
+//                              +---> accumulators  count | sum | min | max  f64[groupCap], stamp u32[groupCap]
+//
+// The kernels (assembly/table.ts, assembly/kernels/accumulate.ts) never allocate: when a new group
+// does not fit they stop and return the index they stopped at. The host then grows exactly what was
+// full (doubling it), rehashes through the kernel when the slots grow, releases the old region and
+// calls again from that index: `aggregate` does this inline, and `growFor` lets a host that ran the
+// kernel on a worker grow the table before re-submitting the rest. Fresh accumulator capacity is
+// filled with count 0, sum 0, min +Infinity, max -Infinity, stamp 0 (the ABI's contract).
+//
+// Nothing here makes a JS object or string per record: per-record work is all in the kernels; the
+// host touches a record only to read one key length when a growth happens.
+
+import { OptionError, SluiceError } from '../errors.js';
+import type { SharedArena } from '../runtime/memory.js';
+import {
+  AC_CAP, AC_COUNT, AC_MAX, AC_MIN, AC_STAMP, AC_SUM, AC_SIZE,
+  BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_SIZE, BT_SLOTS,
+  NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SIZE, NT_SLOTS,
+  type KernelExports,
+} from '../wasm/abi.js';
+
+/** Initial capacities of a shard table; each grows by doubling when full. */
+export interface ShardTableOptions {
+  /** Distinct keys (groups) before the group columns grow. Default 1024. */
+  groups?: number;
+  /** Hash slots, rounded up to a power of two. Default: the smallest holding `groups` at load 3/4. */
+  slots?: number;
+  /** Key bytes before the key arena grows (byte-key tables only). Default 16 per group. */
+  keyBytes?: number;
+}
+
+/**
+ * Byte-string keys of a batch, as the decoders write them (all pointers into the shared memory):
+ * key i is keyBytes[keyOffs[i] .. keyOffs[i+1]) and hashes[i] is its murmur2.
+ */
+export interface ByteKeyInput {
+  keyOffs: number;
+  keyBytes: number;
+  /** u32[n] murmur2 of each key; 0 = computed by the kernel. */
+  hashes: number;
+  /** f64[n] values; 0 when only counting. */
+  values: number;
+  /** u32 record order (a shard's slice of `partition`'s outPerm); 0 = records in index order. */
+  perm: number;
+}
+
+/** u32 keys of a batch: keys[i] is record i's key. */
+export interface U32KeyInput {
+  keys: number;
+  /** f64[n] values; 0 when only counting. */
+  values: number;
+  /** u32 record order; 0 = records in index order. */
+  perm: number;
+}
+
+/** An accumulator column, by group id. */
+export type AccColumn = 'count' | 'sum' | 'min' | 'max';
+
+const ACC_FIELD: Record<AccColumn, number> = { count: AC_COUNT, sum: AC_SUM, min: AC_MIN, max: AC_MAX };
+
+/** Bytes of accumulators per group: four f64 columns and the u32 stamp. */
+const ACC_BYTES_PER_GROUP = 4 * 8 + 4;
+/** The tables' ABI load bound (TABLE_MAX_LOAD): a new group needs (count + 1) * 4 <= cap * 3. */
+const fitsLoad = (groups: number, cap: number): boolean => groups * 4 <= cap * 3;
+const nextPow2 = (n: number): number => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n)));
+/** Largest u32 capacity the wasm32 fields can hold. */
+const U32_LIMIT = 0xffffffff;
+
+const utf8 = new TextDecoder();
+
+/** Where a table header keeps the fields the two key types share. */
+interface HeaderLayout {
+  slots: number;
+  cap: number;
+  count: number;
+  groupCap: number;
+  size: number;
+}
+const BYTE_LAYOUT: HeaderLayout = { slots: BT_SLOTS, cap: BT_CAP, count: BT_COUNT, groupCap: BT_GROUP_CAP, size: BT_SIZE };
+const U32_LAYOUT: HeaderLayout = { slots: NT_SLOTS, cap: NT_CAP, count: NT_COUNT, groupCap: NT_GROUP_CAP, size: NT_SIZE };
+/** Both headers share one region: the table header, then the accumulator header. */
+const HEADERS_SIZE = Math.max(BT_SIZE, NT_SIZE) + AC_SIZE;
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > 2 ** 30) {
+    throw new OptionError(name, `options.${name} must be an integer from 1 to ${2 ** 30}`);
+  }
+  return value;
+}
+
+function checkRange(from: number, to: number): void {
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to > U32_LIMIT) {
+    throw new RangeError(`record range [${from}, ${to}) must satisfy 0 <= from <= to < 2^32`);
+  }
+}
+
+function checkStampMask(stamp: number, mask: number): void {
+  if (!Number.isInteger(stamp) || stamp < 1 || stamp > U32_LIMIT) {
+    throw new RangeError('stamp must be an integer from 1 to 2^32 - 1 (0 marks untouched groups)');
+  }
+  if (!Number.isInteger(mask) || mask < 1 || mask > 15) {
+    throw new RangeError('mask must be a non-empty combination of the AGG_* bits');
+  }
+}
+
+/**
+ * What the byte and u32 tables share: the headers, the accumulators, slot growth, output reads.
+ * `I` is the key input a kernel call takes.
+ */
+export abstract class ShardTable<I> {
+  /** Pointer to the table header (BT_* or NT_* layout). Fixed for the table's life. */
+  readonly header: number;
+  /** Pointer to the accumulator header (AC_* layout). Fixed for the table's life. */
+  readonly acc: number;
+  protected readonly arena: SharedArena;
+  protected readonly kernels: KernelExports;
+  private accRegion: number;
+  private freed = false;
+
+  private readonly layout: HeaderLayout;
+
+  protected constructor(arena: SharedArena, kernels: KernelExports, layout: HeaderLayout, groups: number, slots: number) {
+    this.arena = arena;
+    this.kernels = kernels;
+    this.layout = layout;
+    this.header = arena.alloc(HEADERS_SIZE, true);
+    this.acc = this.header + layout.size;
+    const cap = nextPow2(slots);
+    this.setField(layout.slots, arena.alloc(cap * 8, true));
+    this.setField(layout.cap, cap);
+    this.accRegion = this.allocAcc(groups, 0, 0);
+  }
+
+  // --- what each key type adds --------------------------------------------------------------------
+
+  protected abstract rehash(newSlots: number, newCap: number): void;
+  /** Grows the group columns (keys) to `newCap` groups, keeping groups 0..count-1. */
+  protected abstract growGroupColumns(newCap: number): void;
+  /** Kernel call: fused intern + accumulate of records perm[j], j in [from, to); returns where it stopped. */
+  protected abstract runAggregate(input: I, from: number, to: number, stamp: number, mask: number): number;
+  /** Kernel call: intern only; returns where it stopped. */
+  protected abstract runIntern(input: I, from: number, to: number, outGid: number): number;
+  /** Grows whatever kept the record at position `stop` of `input` out of the table. */
+  abstract growFor(input: I, stop: number): void;
+
+  // --- kernel runs with the grow loop -------------------------------------------------------------
+
+  /**
+   * Folds records perm[j], j in [from, to), of `input` into this table with the AGG_* bits of
+   * `mask`, growing the table as often as needed; every touched group gets `stamp`.
+   *
+   * @example
+   *   table.aggregate({ keyOffs, keyBytes, hashes, values, perm: 0 }, 0, n, batchId, AGG_COUNT | AGG_SUM);
+   */
+  aggregate(input: I, from: number, to: number, stamp: number, mask: number): void {
+    this.checkLive();
+    checkRange(from, to);
+    checkStampMask(stamp, mask);
+    let j = from;
+    while ((j = this.runAggregate(input, j, to, stamp, mask) >>> 0) < to) this.growFor(input, j);
+  }
+
+  /** Interns the keys of records perm[j], j in [from, to), writing u32 outGid[record] = group id. */
+  intern(input: I, from: number, to: number, outGid: number): void {
+    this.checkLive();
+    checkRange(from, to);
+    let j = from;
+    while ((j = this.runIntern(input, j, to, outGid) >>> 0) < to) this.growFor(input, j);
+  }
+
+  // --- reads --------------------------------------------------------------------------------------
+
+  /** Number of groups (distinct keys); group ids are 0 .. count-1 in first-seen order. */
+  get count(): number {
+    return this.field(this.layout.count);
+  }
+
+  /** Groups the table holds before its group columns grow. */
+  get groupCapacity(): number {
+    return this.field(this.layout.groupCap);
+  }
+
+  /** Hash slots (a power of two). */
+  get slotCapacity(): number {
+    return this.field(this.layout.cap);
+  }
+
+  /**
+   * An accumulator column over groups 0..count-1: a view of the shared memory, valid until the
+   * table next grows or is freed (copy it to keep it).
+   */
+  column(name: AccColumn): Float64Array {
+    this.checkLive();
+    const base = this.accField(ACC_FIELD[name]) >>> 3;
+    return this.arena.f64.subarray(base, base + this.count);
+  }
+
+  /** The stamp column over groups 0..count-1 (a view, like `column`). */
+  stamps(): Uint32Array {
+    this.checkLive();
+    const base = this.accField(AC_STAMP) >>> 2;
+    return this.arena.u32.subarray(base, base + this.count);
+  }
+
+  /** Ids of the groups whose stamp is `stamp` (updated by that batch), ascending, as a new array. */
+  changed(stamp: number): Uint32Array {
+    this.checkLive();
+    const n = this.count;
+    if (n === 0) return new Uint32Array(0);
+    const out = this.arena.alloc(n * 4);
+    try {
+      const k = this.kernels.acc_changed(this.acc, n, stamp >>> 0, out) >>> 0;
+      return this.arena.u32.slice(out >>> 2, (out >>> 2) + k);
+    } finally {
+      this.arena.release(out);
+    }
+  }
+
+  /** Returns every region to the arena. The table must not be used afterwards. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.releaseRegions();
+    this.arena.release(this.field(this.layout.slots));
+    this.arena.release(this.accRegion);
+    this.arena.release(this.header);
+  }
+
+  // --- growth -------------------------------------------------------------------------------------
+
+  /**
+   * Grows what keeps one more group of `keyLen` key bytes out; throws if nothing was full (a kernel
+   * that stops with room left is a bug, and retrying would loop forever).
+   */
+  protected growToFit(keyLen: number, stop: number): void {
+    this.checkLive();
+    const count = this.count;
+    let grew = false;
+    const groupCap = this.groupCapacity;
+    if (count >= groupCap || count >= this.accField(AC_CAP)) {
+      const newCap = Math.max(groupCap * 2, count + 1);
+      if (newCap > U32_LIMIT) throw new SluiceError('ERR_MEMORY', `a shard table cannot hold more than ${U32_LIMIT} groups`);
+      this.growGroupColumns(newCap);
+      this.setField(this.layout.groupCap, newCap);
+      this.growAcc(newCap);
+      grew = true;
+    }
+    if (this.growArenaFor(keyLen)) grew = true;
+    const cap = this.slotCapacity;
+    if (!fitsLoad(count + 1, cap)) {
+      let newCap = Math.max(2, cap * 2);
+      while (!fitsLoad(count + 1, newCap)) newCap *= 2;
+      this.growSlots(newCap);
+      grew = true;
+    }
+    if (!grew) {
+      throw new SluiceError('ERR_STATE', `shard table kernel stopped at record position ${stop} although the table had room`);
+    }
+  }
+
+  /** Byte tables grow their key arena here; returns whether it grew. */
+  protected growArenaFor(_keyLen: number): boolean {
+    return false;
+  }
+
+  /** Releases the key-type-specific regions (group columns, arena). */
+  protected abstract releaseRegions(): void;
+
+  private growSlots(newCap: number): void {
+    const old = this.field(this.layout.slots);
+    const slots = this.arena.alloc(newCap * 8, true);
+    this.rehash(slots, newCap);
+    if (this.field(this.layout.slots) !== slots) {
+      this.arena.release(slots);
+      throw new SluiceError('ERR_STATE', `shard table rehash to ${newCap} slots was refused by the kernel`);
+    }
+    this.arena.release(old);
+  }
+
+  /** Allocates accumulators for `cap` groups, copying groups [0, keep) from `from` (an old region, or 0). */
+  private allocAcc(cap: number, from: number, keep: number): number {
+    const region = this.arena.alloc(cap * ACC_BYTES_PER_GROUP);
+    const f64 = this.arena.f64;
+    const u32 = this.arena.u32;
+    const cols = [AC_COUNT, AC_SUM, AC_MIN, AC_MAX] as const;
+    const fresh = [0, 0, Infinity, -Infinity] as const;
+    for (let c = 0; c < 4; c++) {
+      const dst = (region >>> 3) + c * cap;
+      if (keep > 0) {
+        const src = this.accField(cols[c]) >>> 3;
+        f64.copyWithin(dst, src, src + keep);
+      }
+      f64.fill(fresh[c], dst + keep, dst + cap);
+      this.setAccField(cols[c], region + c * cap * 8);
+    }
+    const stampDst = (region + 32 * cap) >>> 2;
+    if (keep > 0) {
+      const src = this.accField(AC_STAMP) >>> 2;
+      u32.copyWithin(stampDst, src, src + keep);
+    }
+    u32.fill(0, stampDst + keep, stampDst + cap);
+    this.setAccField(AC_STAMP, region + 32 * cap);
+    this.setAccField(AC_CAP, cap);
+    return region;
+  }
+
+  private growAcc(newCap: number): void {
+    const old = this.accRegion;
+    this.accRegion = this.allocAcc(newCap, old, this.count);
+    this.arena.release(old);
+  }
+
+  // --- header access ------------------------------------------------------------------------------
+
+  protected field(offset: number): number {
+    return this.arena.u32[(this.header + offset) >>> 2]!;
+  }
+  protected setField(offset: number, value: number): void {
+    this.arena.u32[(this.header + offset) >>> 2] = value;
+  }
+  private accField(offset: number): number {
+    return this.arena.u32[(this.acc + offset) >>> 2]!;
+  }
+  private setAccField(offset: number, value: number): void {
+    this.arena.u32[(this.acc + offset) >>> 2] = value;
+  }
+  protected checkLive(): void {
+    if (this.freed) throw new SluiceError('ERR_STATE', 'shard table used after free()');
+  }
+  protected checkGroup(g: number): void {
+    if (!Number.isInteger(g) || g < 0 || g >= this.count) {
+      throw new RangeError(`group id ${g} is not in [0, ${this.count})`);
+    }
+  }
+}
+
+/**
+ * A shard's table of UTF-8 byte-string keys (BT_* layout) with its accumulators.
+ *
+ * @example
+ *   const t = new ByteShardTable(arena, kernels);
+ *   t.aggregate({ keyOffs, keyBytes, hashes, values, perm: 0 }, 0, n, 1, AGG_COUNT | AGG_SUM);
+ *   for (let g = 0; g < t.count; g++) out.push([t.keyString(g), t.column('sum')[g]]);
+ */
+export class ByteShardTable extends ShardTable<ByteKeyInput> {
+  private groupsRegion: number;
+  private arenaRegion: number;
+
+  constructor(arena: SharedArena, kernels: KernelExports, options: ShardTableOptions = {}) {
+    const groups = positiveInt('groups', options.groups, 1024);
+    const slots = positiveInt('slots', options.slots, Math.max(2, nextPow2(Math.ceil((groups * 4) / 3))));
+    const keyBytes = positiveInt('keyBytes', options.keyBytes, 16 * groups);
+    super(arena, kernels, BYTE_LAYOUT, groups, slots);
+    this.groupsRegion = this.allocGroups(groups, 0);
+    this.setField(BT_GROUP_CAP, groups);
+    this.arenaRegion = arena.alloc(keyBytes);
+    this.setField(BT_ARENA, this.arenaRegion);
+    this.setField(BT_ARENA_CAP, keyBytes);
+  }
+
+  /** Bytes of key data the arena holds before it grows. */
+  get keyBytesCapacity(): number {
+    return this.field(BT_ARENA_CAP);
+  }
+
+  /** Bytes of key data stored (all keys, back to back). */
+  get keyBytesUsed(): number {
+    return this.arena.u32[(this.field(BT_KEY_OFFS) >>> 2) + this.count]!;
+  }
+
+  /** The key of group g: a view of the shared memory, valid until the table grows or is freed. */
+  key(g: number): Uint8Array {
+    this.checkLive();
+    this.checkGroup(g);
+    const offs = this.field(BT_KEY_OFFS) >>> 2;
+    const u32 = this.arena.u32;
+    const base = this.field(BT_ARENA);
+    return this.arena.u8.subarray(base + u32[offs + g]!, base + u32[offs + g + 1]!);
+  }
+
+  /** The key of group g decoded as UTF-8 (invalid sequences become U+FFFD): for output only. */
+  keyString(g: number): string {
+    return utf8.decode(this.key(g));
+  }
+
+  /** murmur2 of the key of group g (unsigned). */
+  keyHash(g: number): number {
+    this.checkLive();
+    this.checkGroup(g);
+    return this.arena.u32[(this.field(BT_HASHES) >>> 2) + g]!;
+  }
+
+  /**
+   * Folds another byte table's groups into this one (partial -> final merge): its keys are
+   * interned here, then its accumulators merged with the AGG_* bits of `mask`, stamped `stamp`.
+   */
+  mergeFrom(src: ByteShardTable, stamp: number, mask: number): void {
+    this.checkLive();
+    src.checkLive();
+    checkStampMask(stamp, mask);
+    const n = src.count;
+    if (n === 0) return;
+    const gidMap = this.arena.alloc(n * 4);
+    try {
+      // a table's keyOffs + arena + hashes are exactly a batch's key columns
+      const input: ByteKeyInput = {
+        keyOffs: src.field(BT_KEY_OFFS), keyBytes: src.field(BT_ARENA), hashes: src.field(BT_HASHES), values: 0, perm: 0,
+      };
+      this.intern(input, 0, n, gidMap);
+      this.kernels.acc_merge(this.acc, src.acc, gidMap, n, stamp, mask);
+    } finally {
+      this.arena.release(gidMap);
+    }
+  }
+
+  /** Grows the table for the record at position `stop` of `input`, where a kernel (maybe on a worker) stopped. */
+  growFor(input: ByteKeyInput, stop: number): void {
+    const u32 = this.arena.u32;
+    const r = input.perm === 0 ? stop : u32[(input.perm >>> 2) + stop]!;
+    const o = (input.keyOffs >>> 2) + r;
+    this.growToFit(u32[o + 1]! - u32[o]!, stop);
+  }
+
+  protected runAggregate(input: ByteKeyInput, from: number, to: number, stamp: number, mask: number): number {
+    return this.kernels.agg_bytes(
+      this.header, this.acc, input.keyOffs, input.keyBytes, input.hashes, input.values, input.perm, from, to, stamp, mask,
+    );
+  }
+
+  protected runIntern(input: ByteKeyInput, from: number, to: number, outGid: number): number {
+    return this.kernels.table_bytes_intern(
+      this.header, input.keyOffs, input.keyBytes, input.hashes, input.perm, from, to, outGid,
+    );
+  }
+
+  protected rehash(newSlots: number, newCap: number): void {
+    this.kernels.table_bytes_rehash(this.header, newSlots, newCap);
+  }
+
+  /** keyOffs u32[cap+1] then hashes u32[cap], in one region; copies `keep` groups from the current one. */
+  private allocGroups(cap: number, keep: number): number {
+    const region = this.arena.alloc((2 * cap + 1) * 4);
+    const u32 = this.arena.u32;
+    const offs = region >>> 2;
+    const hashes = offs + cap + 1;
+    if (keep > 0) {
+      const oldOffs = this.field(BT_KEY_OFFS) >>> 2;
+      const oldHashes = this.field(BT_HASHES) >>> 2;
+      u32.copyWithin(offs, oldOffs, oldOffs + keep + 1);
+      u32.copyWithin(hashes, oldHashes, oldHashes + keep);
+    } else {
+      u32[offs] = 0; // keyOffs[0]: the first key starts at the arena's start
+    }
+    this.setField(BT_KEY_OFFS, region);
+    this.setField(BT_HASHES, hashes << 2);
+    return region;
+  }
+
+  protected growGroupColumns(newCap: number): void {
+    const old = this.groupsRegion;
+    this.groupsRegion = this.allocGroups(newCap, this.count);
+    this.arena.release(old);
+  }
+
+  protected override growArenaFor(keyLen: number): boolean {
+    const used = this.keyBytesUsed;
+    const cap = this.keyBytesCapacity;
+    if (used + keyLen <= cap) return false;
+    const newCap = Math.min(U32_LIMIT, Math.max(cap * 2, used + keyLen));
+    if (used + keyLen > newCap) {
+      throw new SluiceError('ERR_MEMORY', `a shard table cannot hold more than ${U32_LIMIT} bytes of keys`);
+    }
+    const region = this.arena.alloc(newCap);
+    const old = this.arenaRegion;
+    this.arena.u8.copyWithin(region, old, old + used);
+    this.arenaRegion = region;
+    this.setField(BT_ARENA, region);
+    this.setField(BT_ARENA_CAP, newCap);
+    this.arena.release(old);
+    return true;
+  }
+
+  protected releaseRegions(): void {
+    this.arena.release(this.groupsRegion);
+    this.arena.release(this.arenaRegion);
+  }
+}
+
+/**
+ * A shard's table of u32 keys (NT_* layout) with its accumulators.
+ *
+ * @example
+ *   const t = new U32ShardTable(arena, kernels);
+ *   t.aggregate({ keys, values, perm: 0 }, 0, n, 1, AGG_COUNT);
+ */
+export class U32ShardTable extends ShardTable<U32KeyInput> {
+  private keysRegion: number;
+
+  constructor(arena: SharedArena, kernels: KernelExports, options: ShardTableOptions = {}) {
+    const groups = positiveInt('groups', options.groups, 1024);
+    const slots = positiveInt('slots', options.slots, Math.max(2, nextPow2(Math.ceil((groups * 4) / 3))));
+    super(arena, kernels, U32_LAYOUT, groups, slots);
+    this.keysRegion = arena.alloc(groups * 4);
+    this.setField(NT_KEYS, this.keysRegion);
+    this.setField(NT_GROUP_CAP, groups);
+  }
+
+  /** The key of group g. */
+  key(g: number): number {
+    this.checkLive();
+    this.checkGroup(g);
+    return this.arena.u32[(this.keysRegion >>> 2) + g]!;
+  }
+
+  /** Folds another u32 table's groups into this one; like ByteShardTable.mergeFrom. */
+  mergeFrom(src: U32ShardTable, stamp: number, mask: number): void {
+    this.checkLive();
+    src.checkLive();
+    checkStampMask(stamp, mask);
+    const n = src.count;
+    if (n === 0) return;
+    const gidMap = this.arena.alloc(n * 4);
+    try {
+      this.intern({ keys: src.keysRegion, values: 0, perm: 0 }, 0, n, gidMap);
+      this.kernels.acc_merge(this.acc, src.acc, gidMap, n, stamp, mask);
+    } finally {
+      this.arena.release(gidMap);
+    }
+  }
+
+  /** Grows the table where a kernel (maybe on a worker) stopped; u32 keys need no arena. */
+  growFor(_input: U32KeyInput, stop: number): void {
+    this.growToFit(0, stop);
+  }
+
+  protected runAggregate(input: U32KeyInput, from: number, to: number, stamp: number, mask: number): number {
+    return this.kernels.agg_u32(this.header, this.acc, input.keys, input.values, input.perm, from, to, stamp, mask);
+  }
+
+  protected runIntern(input: U32KeyInput, from: number, to: number, outGid: number): number {
+    return this.kernels.table_u32_intern(this.header, input.keys, input.perm, from, to, outGid);
+  }
+
+  protected rehash(newSlots: number, newCap: number): void {
+    this.kernels.table_u32_rehash(this.header, newSlots, newCap);
+  }
+
+  protected growGroupColumns(newCap: number): void {
+    const region = this.arena.alloc(newCap * 4);
+    const old = this.keysRegion;
+    this.arena.u32.copyWithin(region >>> 2, old >>> 2, (old >>> 2) + this.count);
+    this.keysRegion = region;
+    this.setField(NT_KEYS, region);
+    this.arena.release(old);
+  }
+
+  protected releaseRegions(): void {
+    this.arena.release(this.keysRegion);
+  }
+}
+
+/** Where `ShardSet.partition` put a batch's records: pointers into the set's scratch, valid until the next call. */
+export interface BatchPartition {
+  /** u32[shards+1]: shard s holds positions starts[s] .. starts[s+1] of perm. */
+  starts: number;
+  /** u32[n]: record indexes grouped by shard, input order kept within a shard. */
+  perm: number;
+}
+
+type InputOf<T> = T extends ShardTable<infer I> ? I : never;
+
+/** One routing-kernel call (agg_bytes_shards / agg_u32_shards) over shards [0, S): returns where it stopped. */
+type RouteRun<I> = (
+  tables: number, accs: number, shards: number, input: I, hashes: number, from: number, to: number, stamp: number, mask: number,
+) => number;
+
+/**
+ * The S shards of one keyed state: a table per shard, and the arrays of their header pointers in
+ * shared memory (u32[S] table headers, u32[S] accumulator headers), so a kernel can address a
+ * range of shards by index. Headers never move, so the arrays stay valid across growth.
+ *
+ *     tablePtrs u32[S] ──▶ tables[s].header        accPtrs u32[S] ──▶ tables[s].acc
+ *
+ * @example
+ *   const set = ShardSet.bytes(arena, kernels, 8);
+ *   set.aggregate({ keyOffs, keyBytes, hashes, values, perm: 0 }, hashes, n, batchId, AGG_ALL);
+ */
+export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInput>> {
+  /** The shards' tables; shard s holds the keys whose (murmur2 & 0x7fffffff) % S is s. */
+  readonly tables: readonly T[];
+  /** u32[S]: tables[s].header. */
+  readonly tablePtrs: number;
+  /** u32[S]: tables[s].acc. */
+  readonly accPtrs: number;
+  private readonly arena: SharedArena;
+  private readonly kernels: KernelExports;
+  private readonly route: RouteRun<InputOf<T>>;
+  private scratch = 0;
+  private scratchBytes = 0;
+
+  /** S shards of byte-string keys. */
+  static bytes(arena: SharedArena, kernels: KernelExports, shards: number, options: ShardTableOptions = {}): ShardSet<ByteShardTable> {
+    return new ShardSet<ByteShardTable>(
+      arena, kernels, shards, () => new ByteShardTable(arena, kernels, options),
+      (tables, accs, S, input, hashes, from, to, stamp, mask) => kernels.agg_bytes_shards(
+        tables, accs, S, 0, S, input.keyOffs, input.keyBytes, hashes, input.values, from, to, stamp, mask,
+      ),
+    );
+  }
+
+  /** S shards of u32 keys (sharded by a hash column the caller supplies, e.g. hash_u32 of each key). */
+  static u32(arena: SharedArena, kernels: KernelExports, shards: number, options: ShardTableOptions = {}): ShardSet<U32ShardTable> {
+    return new ShardSet<U32ShardTable>(
+      arena, kernels, shards, () => new U32ShardTable(arena, kernels, options),
+      (tables, accs, S, input, hashes, from, to, stamp, mask) => kernels.agg_u32_shards(
+        tables, accs, S, 0, S, input.keys, hashes, input.values, from, to, stamp, mask,
+      ),
+    );
+  }
+
+  private constructor(arena: SharedArena, kernels: KernelExports, shards: number, make: () => T, route: RouteRun<InputOf<T>>) {
+    if (!Number.isInteger(shards) || shards < 1 || shards > 65536) {
+      throw new OptionError('shards', 'options.shards must be an integer from 1 to 65536');
+    }
+    this.arena = arena;
+    this.kernels = kernels;
+    this.route = route;
+    const tables: T[] = [];
+    for (let s = 0; s < shards; s++) tables.push(make());
+    this.tables = tables;
+    this.tablePtrs = arena.alloc(shards * 8);
+    this.accPtrs = this.tablePtrs + shards * 4;
+    const u32 = arena.u32;
+    for (let s = 0; s < shards; s++) {
+      u32[(this.tablePtrs >>> 2) + s] = tables[s]!.header;
+      u32[(this.accPtrs >>> 2) + s] = tables[s]!.acc;
+    }
+  }
+
+  /** Number of shards S. */
+  get size(): number {
+    return this.tables.length;
+  }
+
+  /** Total groups over all shards. */
+  get count(): number {
+    let n = 0;
+    for (const t of this.tables) n += t.count;
+    return n;
+  }
+
+  /** The shard of a murmur2 hash: Kafka's default partitioner, (h & 0x7fffffff) % S. */
+  shardOf(hash: number): number {
+    return (hash & 0x7fffffff) % this.tables.length;
+  }
+
+  /**
+   * Stable-sorts records 0..n-1 by the shard of hashes[i] (the `partition` kernel) into the set's
+   * scratch, for tasks that each take a range of shards and run agg_bytes over its slice of perm.
+   */
+  partition(hashes: number, n: number): BatchPartition {
+    checkRange(0, n);
+    const S = this.tables.length;
+    const bytes = (S + 1 + n) * 4;
+    if (bytes > this.scratchBytes) {
+      if (this.scratch !== 0) this.arena.release(this.scratch);
+      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
+      this.scratch = this.arena.alloc(this.scratchBytes);
+    }
+    const starts = this.scratch;
+    const perm = this.scratch + (S + 1) * 4;
+    this.kernels.partition(hashes, n, S, starts, perm);
+    return { starts, perm };
+  }
+
+  /**
+   * Aggregates a batch of n records on the calling thread: each record, in input order, goes to
+   * the table of its shard by `hashes` (u32[n] murmur2), in one pass over the batch with no
+   * partition (agg_bytes_shards / agg_u32_shards). `input.perm` is ignored.
+   */
+  aggregate(input: InputOf<T>, hashes: number, n: number, stamp: number, mask: number): void {
+    checkRange(0, n);
+    checkStampMask(stamp, mask);
+    if (n === 0) return;
+    let j = 0;
+    while ((j = this.route(this.tablePtrs, this.accPtrs, this.size, input, hashes, j, n, stamp, mask) >>> 0) < n) {
+      this.growShardFor(input, hashes, j);
+    }
+  }
+
+  /**
+   * After a routing kernel stopped at record `stop` (records in input order, no perm), grows the
+   * table of that record's shard; returns the shard.
+   */
+  growShardFor(input: InputOf<T>, hashes: number, stop: number): number {
+    const s = this.shardOf(this.arena.u32[(hashes >>> 2) + stop]!);
+    (this.tables[s] as ShardTable<InputOf<T>>).growFor({ ...input, perm: 0 }, stop);
+    return s;
+  }
+
+  /** Frees every table, the pointer arrays and the scratch. */
+  free(): void {
+    for (const t of this.tables) t.free();
+    this.arena.release(this.tablePtrs);
+    if (this.scratch !== 0) this.arena.release(this.scratch);
+    this.scratch = 0;
+    this.scratchBytes = 0;
+  }
+}

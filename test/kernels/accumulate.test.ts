@@ -1,0 +1,265 @@
+// agg_bytes / agg_u32 fold count/sum/min/max bit-identically to a left-to-right Map group-by; acc_merge and acc_changed match their references.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadTestKernels, type TestKernels } from '../helpers/wasm.js';
+import { putByteKeys, putF64, putU32 } from '../helpers/key-columns.js';
+import { bytesKey, groupBy, type GroupStats } from '../reference/group-by.js';
+import { murmur2 } from '../reference/murmur2.js';
+import { stablePartition } from '../reference/partition.js';
+import { ByteShardTable, ShardSet, U32ShardTable, type ShardTableOptions } from '../../src/state/shard-table.js';
+import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../../src/wasm/abi.js';
+
+const enc = new TextEncoder();
+const ALL = AGG_COUNT | AGG_SUM | AGG_MIN | AGG_MAX;
+
+/** Values that make a fold order-sensitive or corner-case: huge and tiny magnitudes, -0, infinities, NaN. */
+const value = fc.oneof(
+  { weight: 6, arbitrary: fc.double({ noDefaultInfinity: true, noNaN: true }) },
+  { weight: 3, arbitrary: fc.integer({ min: -1000, max: 1000 }) },
+  { weight: 2, arbitrary: fc.constantFrom(1e16, -1e16, 1, 0.1, 0.2, 0.3, 2 ** 53, -0, 0, 5e-324) },
+  { weight: 1, arbitrary: fc.constantFrom(Infinity, -Infinity, NaN) },
+);
+const byteKey = fc.oneof(
+  fc.uint8Array({ maxLength: 2, min: 48, max: 51 }),
+  fc.string({ unit: 'grapheme', maxLength: 6 }).map((s) => enc.encode(s)),
+  fc.integer({ min: 0, max: 40 }).map((i) => enc.encode(`key-with-a-longer-common-prefix-${i}`)),
+);
+/** Zipf-like: a few hot keys and a long tail. */
+const skewed = fc.integer({ min: 1, max: 2 ** 20 }).map((x) => Math.floor(2 ** 20 / x) % 5000);
+const mask = fc.integer({ min: 1, max: 15 });
+const sizes = fc.constantFrom<ShardTableOptions>({ groups: 1, slots: 2, keyBytes: 1 }, {});
+
+/** Checks every group's columns against the reference: bit-identical, columns outside mask at their initial values. */
+function expectGroups(
+  table: ByteShardTable | U32ShardTable, ref: Map<string | number, GroupStats>, keyOf: (g: number) => string | number, m: number, stamp: number,
+): void {
+  expect(table.count).toBe(ref.size);
+  const cols = { count: table.column('count'), sum: table.column('sum'), min: table.column('min'), max: table.column('max') };
+  const stamps = table.stamps();
+  for (let g = 0; g < table.count; g++) {
+    const r = ref.get(keyOf(g))!;
+    expect(r.id).toBe(g);
+    expect(cols.count[g]).toBe(m & AGG_COUNT ? r.count : 0);
+    expect(Object.is(cols.sum[g], m & AGG_SUM ? r.sum : 0)).toBe(true);
+    expect(Object.is(cols.min[g], m & AGG_MIN ? r.min : Infinity)).toBe(true);
+    expect(Object.is(cols.max[g], m & AGG_MAX ? r.max : -Infinity)).toBe(true);
+    expect(stamps[g]).toBe(stamp);
+  }
+}
+
+function aggregateBytes(t: TestKernels, keys: Uint8Array[], values: number[], m: number, size: ShardTableOptions): void {
+  const cols = putByteKeys(t, keys, values);
+  const table = new ByteShardTable(t.arena, t.k, size);
+  table.aggregate({ keyOffs: cols.keyOffs, keyBytes: cols.keyBytes, hashes: cols.hashes, values: cols.values, perm: 0 }, 0, keys.length, 3, m);
+  const ref = groupBy(keys.length, (i) => bytesKey(keys[i]!), values);
+  expectGroups(table, ref, (g) => bytesKey(table.key(g)), m, 3);
+  table.free();
+  for (const r of cols.regions) t.arena.release(r);
+}
+
+describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) => {
+  const t = loadTestKernels(build);
+  const runs = build === 'debug' ? 150 : 50;
+
+  it('agg_bytes equals the Map group-by for every mask, growing from tiny capacities', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(byteKey, value), { maxLength: 200 }), mask, sizes, (rows, m, size) => {
+        aggregateBytes(t, rows.map((r) => r[0]), rows.map((r) => r[1]), m, size);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('agg_u32 equals the Map group-by on skewed keys, with perm and split ranges', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), mask, sizes, (rows, m, size) => {
+        const keys = rows.map((r) => r[0]);
+        const values = rows.map((r) => r[1]);
+        const order = keys.map((_, i) => i).reverse();
+        const kp = putU32(t, keys);
+        const vp = putF64(t, values);
+        const perm = putU32(t, order);
+        const table = new U32ShardTable(t.arena, t.k, size);
+        const half = keys.length >> 1;
+        table.aggregate({ keys: kp, values: vp, perm }, 0, half, 9, m);
+        table.aggregate({ keys: kp, values: vp, perm }, half, keys.length, 9, m);
+        expectGroups(table, groupBy(keys.length, (i) => keys[i]!, values, order), (g) => table.key(g), m, 9);
+        table.free();
+        for (const r of [kp, vp, perm]) t.arena.release(r);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('sums in record order, bit-identical to a left-to-right fold where order matters', () => {
+    // 1e16 + 1 + 1 - 1e16 is 0 left to right, 2 in another order
+    const keys = ['a', 'a', 'a', 'a', 'b', 'b', 'b'].map((s) => enc.encode(s));
+    const values = [1e16, 1, 1, -1e16, 0.1, 0.2, 0.3];
+    aggregateBytes(t, keys, values, ALL, {});
+    const cols = putByteKeys(t, keys, values);
+    const table = new ByteShardTable(t.arena, t.k);
+    table.aggregate({ ...cols, perm: 0 }, 0, keys.length, 1, AGG_SUM);
+    expect(Array.from(table.column('sum'))).toEqual([0, 0.1 + 0.2 + 0.3]);
+    table.free();
+    for (const r of cols.regions) t.arena.release(r);
+  });
+
+  it('counts without a values column (values = 0) whatever the mask asks', () => {
+    const keys = ['x', 'y', 'x'].map((s) => enc.encode(s));
+    const cols = putByteKeys(t, keys);
+    const table = new ByteShardTable(t.arena, t.k);
+    table.aggregate({ ...cols, values: 0, perm: 0 }, 0, 3, 1, ALL);
+    expect(Array.from(table.column('count'))).toEqual([2, 1]);
+    expect(Array.from(table.column('sum'))).toEqual([0, 0]);
+    expect(Array.from(table.column('min'))).toEqual([Infinity, Infinity]);
+    table.free();
+    for (const r of cols.regions) t.arena.release(r);
+  });
+
+  it('acc_changed lists exactly the groups the last batch touched; acc_merge folds partials like the reference', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), value), { maxLength: 150 }),
+        fc.array(fc.tuple(fc.integer({ min: 30, max: 90 }), value), { maxLength: 150 }),
+        mask,
+        (batch1, batch2, m) => {
+          const put = (rows: Array<[number, number]>) => ({ keys: putU32(t, rows.map((r) => r[0])), values: putF64(t, rows.map((r) => r[1])), perm: 0 });
+          const in1 = put(batch1);
+          const in2 = put(batch2);
+          const state = new U32ShardTable(t.arena, t.k, { groups: 1, slots: 2 });
+          state.aggregate(in1, 0, batch1.length, 1, m);
+          state.aggregate(in2, 0, batch2.length, 2, m);
+          const touched = new Set(batch2.map((r) => r[0]));
+          const expected = Array.from({ length: state.count }, (_, g) => g).filter((g) => touched.has(state.key(g)));
+          expect(Array.from(state.changed(2))).toEqual(expected);
+          expect(Array.from(state.changed(1)).length).toBe(state.count - expected.length);
+
+          // partial -> final: two partial tables merged into an empty one
+          const p1 = new U32ShardTable(t.arena, t.k, { groups: 1, slots: 2 });
+          const p2 = new U32ShardTable(t.arena, t.k);
+          p1.aggregate(in1, 0, batch1.length, 1, m);
+          p2.aggregate(in2, 0, batch2.length, 1, m);
+          const merged = new U32ShardTable(t.arena, t.k, { groups: 1, slots: 2 });
+          merged.mergeFrom(p1, 5, m);
+          merged.mergeFrom(p2, 6, m);
+          const r1 = groupBy(batch1.length, (i) => batch1[i]![0], batch1.map((r) => r[1]));
+          const r2 = groupBy(batch2.length, (i) => batch2[i]![0], batch2.map((r) => r[1]));
+          const ref = new Map<number, GroupStats>(r1);
+          for (const [k, s] of r2) {
+            const a = ref.get(k);
+            ref.set(k, a
+              ? { id: a.id, count: a.count + s.count, sum: a.sum + s.sum, min: Math.min(a.min, s.min), max: Math.max(a.max, s.max) }
+              : { ...s, id: ref.size });
+          }
+          expect(merged.count).toBe(ref.size);
+          for (let g = 0; g < merged.count; g++) {
+            const r = ref.get(merged.key(g))!;
+            expect(r.id).toBe(g);
+            expect(merged.column('count')[g]).toBe(m & AGG_COUNT ? r.count : 0);
+            expect(Object.is(merged.column('sum')[g], m & AGG_SUM ? r.sum : 0)).toBe(true);
+            expect(Object.is(merged.column('min')[g], m & AGG_MIN ? r.min : Infinity)).toBe(true);
+            expect(Object.is(merged.column('max')[g], m & AGG_MAX ? r.max : -Infinity)).toBe(true);
+            expect(merged.stamps()[g]).toBe(r2.has(merged.key(g)) ? 6 : 5);
+          }
+          for (const x of [state, p1, p2, merged]) x.free();
+          for (const r of [in1, in2]) { t.arena.release(r.keys); t.arena.release(r.values); }
+        },
+      ),
+      { numRuns: runs },
+    );
+  });
+
+  it('agg_bytes_shards over disjoint shard ranges (two workers) fills each shard like the partitioned agg_bytes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(byteKey, value), { maxLength: 300 }), fc.integer({ min: 1, max: 12 }), mask, (rows, S, m) => {
+        const keys = rows.map((r) => r[0]);
+        const values = rows.map((r) => r[1]);
+        const cols = putByteKeys(t, keys, values);
+        const n = keys.length;
+        const input = { ...cols, perm: 0 };
+        // routed: shards [0, mid) and [mid, S) as two tasks would run them, growing on each stop
+        const routed = ShardSet.bytes(t.arena, t.k, S, { groups: 1, slots: 2, keyBytes: 1 });
+        const mid = S >> 1;
+        for (const [lo, hi] of [[mid, S], [0, mid]] as const) {
+          let j = 0;
+          while ((j = t.k.agg_bytes_shards(routed.tablePtrs, routed.accPtrs, S, lo, hi, cols.keyOffs, cols.keyBytes, cols.hashes, cols.values, j, n, 7, m) >>> 0) < n) {
+            const s = routed.growShardFor(input, cols.hashes, j);
+            expect(s >= lo && s < hi).toBe(true);
+          }
+        }
+        // partitioned: the partition kernel, then agg_bytes over each shard's slice of perm
+        const parted = ShardSet.bytes(t.arena, t.k, S);
+        const { starts, perm } = parted.partition(cols.hashes, n);
+        for (let s = 0; s < S; s++) {
+          const u32 = t.arena.u32;
+          parted.tables[s]!.aggregate({ ...cols, perm }, u32[(starts >>> 2) + s]!, u32[(starts >>> 2) + s + 1]!, 7, m);
+        }
+        for (let s = 0; s < S; s++) {
+          const a = routed.tables[s]!;
+          const b = parted.tables[s]!;
+          expect(a.count).toBe(b.count);
+          for (let g = 0; g < a.count; g++) expect(bytesKey(a.key(g))).toBe(bytesKey(b.key(g)));
+          for (const c of ['count', 'sum', 'min', 'max'] as const) expect(Array.from(a.column(c))).toEqual(Array.from(b.column(c)));
+          expect(Array.from(a.stamps())).toEqual(Array.from(b.stamps()));
+        }
+        routed.free();
+        parted.free();
+        for (const r of cols.regions) t.arena.release(r);
+      }),
+      { numRuns: build === 'debug' ? 100 : 30 },
+    );
+  });
+
+  it('ShardSet.u32 routes u32 keys by a caller-given hash column', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(skewed, value), { maxLength: 300 }), fc.integer({ min: 1, max: 7 }), mask, (rows, S, m) => {
+        const keys = rows.map((r) => r[0]);
+        const values = rows.map((r) => r[1]);
+        const kp = putU32(t, keys);
+        const vp = putF64(t, values);
+        const hashes = keys.map((x) => t.k.hash_u32(x) >>> 0);
+        const hp = putU32(t, hashes);
+        const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
+        set.aggregate({ keys: kp, values: vp, perm: 0 }, hp, keys.length, 2, m);
+        const { perm, starts } = stablePartition(hashes, S);
+        for (let s = 0; s < S; s++) {
+          const order = perm.slice(starts[s], starts[s + 1]);
+          expectGroups(set.tables[s]!, groupBy(0, (i) => keys[i]!, values, order), (g) => set.tables[s]!.key(g), m, 2);
+        }
+        set.free();
+        for (const r of [kp, vp, hp]) t.arena.release(r);
+      }),
+      { numRuns: build === 'debug' ? 100 : 30 },
+    );
+  });
+
+  it('ShardSet aggregates a batch across S shards like the Map group-by, per shard in input order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(byteKey, value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }), mask, (rows, S, m) => {
+        const keys = rows.map((r) => r[0]);
+        const values = rows.map((r) => r[1]);
+        const cols = putByteKeys(t, keys, values);
+        const used = t.arena.usedBytes;
+        const set = ShardSet.bytes(t.arena, t.k, S, { groups: 1, slots: 2, keyBytes: 1 });
+        set.aggregate({ ...cols, perm: 0 }, cols.hashes, keys.length, 4, m);
+        set.aggregate({ ...cols, perm: 0 }, cols.hashes, keys.length, 5, m); // the same batch again
+        const ref = groupBy(keys.length * 2, (i) => bytesKey(keys[i % keys.length]!), [...values, ...values]);
+        expect(set.count).toBe(ref.size);
+        const { perm, starts } = stablePartition(keys.map((k) => murmur2(k)), S);
+        for (let s = 0; s < S; s++) {
+          const order = perm.slice(starts[s], starts[s + 1]);
+          const shardRef = groupBy(0, (i) => bytesKey(keys[i % keys.length]!), [...values, ...values], [...order, ...order.map((i) => i + keys.length)]);
+          expectGroups(set.tables[s]!, shardRef, (g) => bytesKey(set.tables[s]!.key(g)), m, 5);
+          const u32 = t.arena.u32;
+          expect(u32[(set.tablePtrs >>> 2) + s]).toBe(set.tables[s]!.header);
+          expect(u32[(set.accPtrs >>> 2) + s]).toBe(set.tables[s]!.acc);
+        }
+        set.free();
+        expect(t.arena.usedBytes).toBe(used);
+        for (const r of cols.regions) t.arena.release(r);
+      }),
+      { numRuns: build === 'debug' ? 100 : 30 },
+    );
+  });
+});

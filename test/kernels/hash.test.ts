@@ -1,0 +1,113 @@
+// murmur2 is Kafka's (same partition as kafkajs's DefaultPartitioner), hash_keys_murmur2 and hash_u32 match their references.
+
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadTestKernels } from '../helpers/wasm.js';
+import { putByteKeys, putU32, readU32 } from '../helpers/key-columns.js';
+import { hashU32, kafkaPartition, murmur2, murmur2Collisions } from '../reference/murmur2.js';
+
+const require = createRequire(import.meta.url);
+const { Partitioners } = require('kafkajs') as typeof import('kafkajs');
+const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
+
+const enc = new TextEncoder();
+
+/** Random bytes, mostly short, sometimes up to 10 KB. */
+const keyBytes = fc.oneof(
+  { weight: 6, arbitrary: fc.uint8Array({ maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1000, maxLength: 10_240 }) },
+);
+
+describe.each(['debug', 'release'] as const)('murmur2 (%s build)', (build) => {
+  const t = loadTestKernels(build);
+  const wasmMurmur2 = (b: Uint8Array): number => {
+    const p = t.put(b);
+    try {
+      return t.k.murmur2(p, b.length);
+    } finally {
+      t.arena.release(p);
+    }
+  };
+
+  it("gives Kafka's Utils.murmur2 test vectors", () => {
+    // clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java, testMurmur2
+    const cases: Array<[string, number]> = [
+      ['21', -973932308],
+      ['foobar', -790332482],
+      ['a-little-bit-long-string', -985981536],
+      ['a-little-bit-longer-string', -1486304829],
+      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+      ['abc', 479470107],
+    ];
+    for (const [s, h] of cases) expect(wasmMurmur2(enc.encode(s)), s).toBe(h);
+  });
+
+  it('matches the reference and kafkajs on random and hostile bytes', () => {
+    fc.assert(
+      fc.property(keyBytes, (b) => {
+        const h = wasmMurmur2(b);
+        expect(h).toBe(murmur2(b));
+        expect(h).toBe(kafkajsMurmur2(Buffer.from(b)));
+      }),
+      { numRuns: 300 },
+    );
+    for (let len = 0; len <= 16; len++) {
+      for (const fill of [0x00, 0x7f, 0x80, 0xff]) {
+        const b = new Uint8Array(len).fill(fill);
+        expect(wasmMurmur2(b)).toBe(kafkajsMurmur2(Buffer.from(b)));
+      }
+    }
+  });
+
+  it("puts random byte keys in the same partition as kafkajs's DefaultPartitioner", () => {
+    const partitioner = Partitioners.DefaultPartitioner();
+    fc.assert(
+      fc.property(keyBytes, fc.integer({ min: 1, max: 1000 }), (b, partitions) => {
+        const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
+          partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0], offlineReplicas: [],
+        }));
+        const expected = partitioner({ topic: 't', partitionMetadata, message: { key: Buffer.from(b), value: null } });
+        expect((wasmMurmur2(b) & 0x7fffffff) % partitions).toBe(expected);
+        expect(kafkaPartition(b, partitions)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hash_keys_murmur2 hashes every key of an offsets + bytes column', () => {
+    fc.assert(
+      fc.property(fc.array(keyBytes, { maxLength: 60 }), (keys) => {
+        const cols = putByteKeys(t, keys);
+        const out = t.arena.alloc(Math.max(keys.length, 1) * 4);
+        t.k.hash_keys_murmur2(cols.keyOffs, cols.keyBytes, keys.length, out);
+        expect(readU32(t, out, keys.length)).toEqual(keys.map((k) => murmur2(k) >>> 0));
+        for (const r of [...cols.regions, out]) t.arena.release(r);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('crafted keys collide: murmur2Collisions really gives one hash for distinct keys', () => {
+    const keys = murmur2Collisions(64);
+    const hashes = new Set(keys.map((k) => wasmMurmur2(k)));
+    expect(hashes.size).toBe(1);
+    expect(new Set(keys.map((k) => Buffer.from(k).toString('hex'))).size).toBe(64);
+    expect(kafkajsMurmur2(Buffer.from(keys[0]!))).toBe(wasmMurmur2(keys[0]!));
+  });
+
+  it('hash_u32 is lowbias32 and a bijection on a sample', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (x) => {
+        expect(t.k.hash_u32(x) >>> 0).toBe(hashU32(x));
+      }),
+      { numRuns: 1000 },
+    );
+    const p = putU32(t, [0, 1, 0xffffffff]);
+    for (const x of [0, 1, 2, 0x7fffffff, 0x80000000, 0xffffffff]) expect(t.k.hash_u32(x) >>> 0).toBe(hashU32(x));
+    const seen = new Set<number>();
+    for (let x = 0; x < 100_000; x++) seen.add(hashU32(x));
+    expect(seen.size).toBe(100_000);
+    t.arena.release(p);
+  });
+});

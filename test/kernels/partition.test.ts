@@ -1,0 +1,68 @@
+// partition is a stable counting sort by Kafka's shard of each hash, equal to the reference on random and hostile hashes.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadTestKernels } from '../helpers/wasm.js';
+import { putU32, readU32 } from '../helpers/key-columns.js';
+import { stablePartition } from '../reference/partition.js';
+
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+/** Hashes with the corners a shard computation can get wrong: the sign bit, all ones, all equal. */
+const hostileHash = fc.constantFrom(0, 1, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe, 0xffffffff);
+const hashes = fc.oneof(
+  fc.array(u32, { maxLength: 500 }),
+  fc.array(hostileHash, { maxLength: 200 }),
+  fc.integer({ min: 0, max: 300 }).chain((n) => u32.map((h) => new Array<number>(n).fill(h))),
+);
+const shards = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 1, max: 64 }) },
+  { weight: 2, arbitrary: fc.constantFrom(1, 2, 3, 7, 16, 100, 128, 1000, 1024) },
+  { weight: 1, arbitrary: fc.constantFrom(65535, 65536) },
+);
+
+describe.each(['debug', 'release'] as const)('partition (%s build)', (build) => {
+  const t = loadTestKernels(build);
+
+  const run = (hs: number[], s: number): { starts: number[]; perm: number[] } => {
+    const hp = putU32(t, hs);
+    const starts = t.arena.alloc((s + 1) * 4);
+    const perm = t.arena.alloc(Math.max(hs.length, 1) * 4);
+    t.k.partition(hp, hs.length, s, starts, perm);
+    const out = { starts: readU32(t, starts, s + 1), perm: readU32(t, perm, hs.length) };
+    for (const r of [hp, starts, perm]) t.arena.release(r);
+    return out;
+  };
+
+  it('equals the stable reference partition', () => {
+    fc.assert(
+      fc.property(hashes, shards, (hs, s) => {
+        expect(run(hs, s)).toEqual(stablePartition(hs, s));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('computes x % d exactly for every divisor form (fastmod against %)', () => {
+    const hs: number[] = [];
+    for (let i = 0; i < 2000; i++) hs.push((Math.imul(i, 0x9e3779b1) ^ (i << 7)) >>> 0);
+    hs.push(0x7fffffff, 0xffffffff, 0x80000000, 0);
+    for (const s of [3, 5, 6, 7, 10, 11, 12, 13, 255, 257, 641, 999, 4093, 65521, 65537, 1_000_003]) {
+      const starts = t.arena.alloc((s + 1) * 4);
+      const perm = t.arena.alloc(hs.length * 4);
+      const hp = putU32(t, hs);
+      t.k.partition(hp, hs.length, s, starts, perm);
+      const p = readU32(t, perm, hs.length);
+      const st = t.arena.u32;
+      // each record sits inside the range of its shard
+      for (let j = 0; j < p.length; j++) {
+        const shard = (hs[p[j]!]! & 0x7fffffff) % s;
+        expect(st[(starts >>> 2) + shard]! <= j && j < st[(starts >>> 2) + shard + 1]!).toBe(true);
+      }
+      for (const r of [hp, starts, perm]) t.arena.release(r);
+    }
+  });
+
+  it('handles an empty batch', () => {
+    expect(run([], 4)).toEqual({ starts: [0, 0, 0, 0, 0], perm: [] });
+  });
+});

@@ -1,0 +1,19 @@
+// Plain TypeScript reference of the partition kernel: a stable sort of record indexes by Kafka's shard of their hash.
+
+export interface Partitioned {
+  starts: number[];
+  perm: number[];
+}
+
+/** Buckets records 0..n-1 by (hashes[i] & 0x7fffffff) % shards, each bucket in input order. */
+export function stablePartition(hashes: ArrayLike<number>, shards: number): Partitioned {
+  const buckets: number[][] = Array.from({ length: shards }, () => []);
+  for (let i = 0; i < hashes.length; i++) buckets[(hashes[i]! & 0x7fffffff) % shards]!.push(i);
+  const starts = [0];
+  const perm: number[] = [];
+  for (const b of buckets) {
+    for (const i of b) perm.push(i);
+    starts.push(perm.length);
+  }
+  return { starts, perm };
+}
