@@ -1,0 +1,416 @@
+// Host side of csv_decode / json_decode: one job struct, its input region and its output columns in the shared arena.
+//
+//   write(bytes) ──► input region  [ consumed | pending ........ | free ]
+//                                             │ prepare(final) + kernel(job.ptr) + settle()
+//                                             ▼
+//   output columns (records 0 .. records-1, appended to until the caller clears them)
+//     keyOffs u32[maxRecords+1]   key i = keyBytes[keyOffs[i] .. keyOffs[i+1])
+//     keyBytes u8[keyBytesCap]     grown here when a run stops with KeyBytesFull
+//     values f64[maxRecords]       Slow values patched here with Number()
+//     hashes u32[maxRecords]       murmur2 of each key (Kafka's partitioner hash)
+//   bad records                    drained after every run into small JS objects
+//
+// A run stops when the pending input holds no further complete record (Done), or when an output is
+// full. settle() handles each stop: ErrorsFull and SlowFull are drained and the job runs again,
+// KeyBytesFull grows the key bytes and runs again, RecordsFull hands the batch to the caller, who
+// consumes the columns, calls clearRecords() and decodes again. No JS object or string is made per
+// good record: only per bad record, and per value whose text needs Number() (more than 19 significant
+// digits on a rounding boundary).
+
+import { OptionError } from '../errors.js';
+import type { SharedArena } from '../runtime/memory.js';
+import {
+  BadReason, DecodeStatus, DJ_CONSUMED, DJ_DELIM, DJ_ERROR_COUNT, DJ_ERRORS, DJ_FINAL, DJ_FIRST_LINE, DJ_HASHES,
+  DJ_IN, DJ_IN_LEN, DJ_KEY_BYTES, DJ_KEY_BYTES_CAP, DJ_KEY_COL, DJ_KEY_OFFS, DJ_KEY_PATH, DJ_KEY_PATH_LEN,
+  DJ_LINES, DJ_MAX_ERRORS, DJ_MAX_RECORDS, DJ_MAX_SLOW, DJ_RECORDS, DJ_SCRATCH, DJ_SCRATCH_LEN, DJ_SIZE,
+  DJ_SLOW, DJ_SLOW_COUNT, DJ_STATUS, DJ_VAL_COL, DJ_VAL_PATH, DJ_VAL_PATH_LEN, DJ_VALUES, ERROR_ENTRY_SIZE,
+  SLOW_ENTRY_SIZE, type KernelExports,
+} from '../wasm/abi.js';
+import { describeBadRecord, type BadRecordContext } from './bad-record.js';
+import { delimiterByte } from './csv-header.js';
+
+export type DecodeFormat = 'csv' | 'jsonl';
+
+/** The name of a BadReason code, e.g. 'BadNumber'. */
+export type BadReasonName = keyof typeof BadReason;
+
+/** A record that could not be decoded. Made only for bad records. */
+export interface BadRecord {
+  /** 1-based physical line of the record's first byte. */
+  line: number;
+  code: BadReasonName;
+  /** What was wrong, naming the column or field, e.g. `value "abc" in column 1 is not a decimal number`. */
+  reason: string;
+  /** The record's raw bytes, line terminator excluded. */
+  raw: Uint8Array;
+}
+
+interface CommonOptions {
+  /** Records one batch holds: the capacity of keyOffs, values and hashes. */
+  maxRecords: number;
+  /** Initial input region size in bytes (grown by write() when needed). Default 1 MiB. */
+  inputBytes?: number;
+  /** Initial key bytes capacity (grown when full). Default 16 bytes per record. */
+  keyBytes?: number;
+  /** Bad records one run may report before the host drains them. Default 64. */
+  maxErrors?: number;
+  /** Slow values one run may report before the host patches them. Default 64. */
+  maxSlow?: number;
+  /** Compute murmur2 of each key into hashes(). Default true. */
+  hashKeys?: boolean;
+  /** 1-based line number of the first byte written. Default 1. */
+  firstLine?: number;
+}
+
+export interface CsvDecodeOptions extends CommonOptions {
+  format: 'csv';
+  /** 0-based key column. */
+  keyColumn: number;
+  /** 0-based value column; omit when only counting. */
+  valueColumn?: number;
+  /** One ASCII character other than '"', CR and LF. Default ','. */
+  delimiter?: string;
+  /** Header names, used only to name columns in bad-record reasons. */
+  columnNames?: readonly string[];
+}
+
+export interface JsonlDecodeOptions extends CommonOptions {
+  format: 'jsonl';
+  /** Dotted path of the key field (`m.k` = field k of object m). */
+  keyPath: string;
+  /** Dotted path of the value field; omit when only counting. */
+  valuePath?: string;
+  /** Deepest nesting of objects and arrays a line may have (TooDeep beyond). Default 1024. */
+  maxDepth?: number;
+}
+
+export type DecodeJobOptions = CsvDecodeOptions | JsonlDecodeOptions;
+
+/**
+ * What a run left to do. `again`: run the kernel again (settle() made room); `full`: the record outputs
+ * are full, consume them and call clearRecords(); `done`: every complete record of the pending input is decoded.
+ */
+export type DecodeStep = 'again' | 'full' | 'done';
+
+const STATUS_NAMES = ['Done', 'RecordsFull', 'KeyBytesFull', 'ErrorsFull', 'SlowFull'] as const;
+const REASON_NAMES = new Map<number, BadReasonName>(
+  (Object.entries(BadReason) as Array<[BadReasonName, number]>).map(([name, code]) => [code, name]),
+);
+const utf8 = new TextEncoder();
+const latin1 = new TextDecoder('latin1');
+
+function positiveInt(value: number, option: string, min = 1): number {
+  if (!Number.isInteger(value) || value < min || value > 0x7fff_ffff) {
+    throw new RangeError(`options.${option} must be an integer from ${min} to ${0x7fff_ffff}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * One decode job over a SharedArena: place input with write(), decode it (inline with decode(), or on
+ * another thread with prepare() / kernel(ptr) / settle()), read the columns, clearRecords(), repeat.
+ *
+ * @example
+ * const job = new DecodeJob(arena, { format: 'csv', keyColumn: 0, valueColumn: 1, maxRecords: 1 << 16 });
+ * job.write(chunk);
+ * while (job.decode(kernels, false) === 'full') { use(job); job.clearRecords(); }
+ */
+export class DecodeJob {
+  /** The job struct (DJ_* in src/wasm/abi.ts): pass it to csv_decode / json_decode on any thread. */
+  readonly ptr: number;
+  readonly format: DecodeFormat;
+  readonly maxRecords: number;
+  private readonly arena: SharedArena;
+  private readonly context: BadRecordContext;
+  private inPtr: number;
+  private inCap: number;
+  private inStart = 0;
+  private inEnd = 0;
+  private nextLine: number;
+  private keyOffsPtr_: number;
+  private keyBytesPtr_: number;
+  private keyBytesCap: number;
+  private valuesPtr_: number;
+  private hashesPtr_: number;
+  private errorsPtr: number;
+  private slowPtr: number;
+  private pathPtr = 0;
+  private scratchPtr = 0;
+  private records_ = 0;
+  private bad: BadRecord[] = [];
+  private badTotal = 0;
+  private released = false;
+
+  constructor(arena: SharedArena, options: DecodeJobOptions) {
+    this.arena = arena;
+    this.format = options.format;
+    this.maxRecords = positiveInt(options.maxRecords, 'maxRecords');
+    this.inCap = positiveInt(options.inputBytes ?? 1 << 20, 'inputBytes');
+    this.keyBytesCap = positiveInt(options.keyBytes ?? Math.min(this.maxRecords * 16, 0x4000_0000), 'keyBytes');
+    const maxErrors = positiveInt(options.maxErrors ?? 64, 'maxErrors');
+    const maxSlow = positiveInt(options.maxSlow ?? 64, 'maxSlow');
+    this.nextLine = positiveInt(options.firstLine ?? 1, 'firstLine');
+
+    this.ptr = arena.alloc(DJ_SIZE, true);
+    this.inPtr = arena.alloc(this.inCap);
+    this.keyOffsPtr_ = arena.alloc((this.maxRecords + 1) * 4, true);
+    this.keyBytesPtr_ = arena.alloc(this.keyBytesCap);
+    this.valuesPtr_ = arena.alloc(this.maxRecords * 8);
+    this.hashesPtr_ = options.hashKeys === false ? 0 : arena.alloc(this.maxRecords * 4);
+    this.errorsPtr = arena.alloc(maxErrors * ERROR_ENTRY_SIZE);
+    this.slowPtr = arena.alloc(maxSlow * SLOW_ENTRY_SIZE);
+
+    const u32 = arena.u32;
+    const i32 = arena.i32;
+    const j = this.ptr >>> 2;
+    u32[j + DJ_MAX_RECORDS / 4] = this.maxRecords;
+    u32[j + DJ_KEY_OFFS / 4] = this.keyOffsPtr_;
+    u32[j + DJ_VALUES / 4] = this.valuesPtr_;
+    u32[j + DJ_HASHES / 4] = this.hashesPtr_;
+    u32[j + DJ_ERRORS / 4] = this.errorsPtr;
+    u32[j + DJ_MAX_ERRORS / 4] = maxErrors;
+    u32[j + DJ_SLOW / 4] = this.slowPtr;
+    u32[j + DJ_MAX_SLOW / 4] = maxSlow;
+
+    if (options.format === 'csv') {
+      const keyColumn = positiveInt(options.keyColumn, 'keyColumn', 0);
+      const valueColumn = options.valueColumn === undefined ? -1 : positiveInt(options.valueColumn, 'valueColumn', 0);
+      let delimiter: number;
+      try {
+        delimiter = delimiterByte(options.delimiter ?? ',');
+      } catch (err) {
+        throw new RangeError((err as OptionError).message.replace('the CSV delimiter', 'options.delimiter'));
+      }
+      u32[j + DJ_KEY_COL / 4] = keyColumn;
+      i32[j + DJ_VAL_COL / 4] = valueColumn;
+      u32[j + DJ_DELIM / 4] = delimiter;
+      this.context = { format: 'csv', keyColumn, valueColumn, delimiter, columnNames: options.columnNames };
+    } else {
+      if (typeof options.keyPath !== 'string' || options.keyPath === '') {
+        throw new RangeError('options.keyPath must be a non-empty dotted field path');
+      }
+      if (options.valuePath !== undefined && (typeof options.valuePath !== 'string' || options.valuePath === '')) {
+        throw new RangeError('options.valuePath must be a non-empty dotted field path when given');
+      }
+      const maxDepth = positiveInt(options.maxDepth ?? 1024, 'maxDepth');
+      const key = utf8.encode(options.keyPath);
+      const value = utf8.encode(options.valuePath ?? '');
+      this.pathPtr = arena.alloc(key.length + value.length + 1);
+      this.scratchPtr = arena.alloc(maxDepth);
+      arena.u8.set(key, this.pathPtr);
+      arena.u8.set(value, this.pathPtr + key.length);
+      u32[j + DJ_KEY_PATH / 4] = this.pathPtr;
+      u32[j + DJ_KEY_PATH_LEN / 4] = key.length;
+      u32[j + DJ_VAL_PATH / 4] = options.valuePath === undefined ? 0 : this.pathPtr + key.length;
+      u32[j + DJ_VAL_PATH_LEN / 4] = value.length;
+      u32[j + DJ_SCRATCH / 4] = this.scratchPtr;
+      u32[j + DJ_SCRATCH_LEN / 4] = maxDepth;
+      this.context = { format: 'jsonl', keyPath: options.keyPath, valuePath: options.valuePath, maxDepth };
+    }
+  }
+
+  /** Line number of the first pending (not yet decoded) input byte. */
+  get line(): number {
+    return this.nextLine;
+  }
+
+  /** Input bytes written and not yet decoded (at most a partial record after a `done` decode). */
+  get pendingBytes(): number {
+    return this.inEnd - this.inStart;
+  }
+
+  /** Good records in the output columns. */
+  get records(): number {
+    return this.records_;
+  }
+
+  /** Bad records seen since the job was made (taken or not). */
+  get badRecordCount(): number {
+    return this.badTotal;
+  }
+
+  /** Appends input after the pending bytes, moving those to the front and growing the region when needed. */
+  write(bytes: Uint8Array): void {
+    this.checkLive();
+    const pending = this.inEnd - this.inStart;
+    if (pending + bytes.length > this.inCap) {
+      const cap = Math.max(this.inCap * 2, pending + bytes.length);
+      const ptr = this.arena.alloc(cap);
+      this.arena.u8.copyWithin(ptr, this.inPtr + this.inStart, this.inPtr + this.inEnd);
+      this.arena.release(this.inPtr);
+      this.inPtr = ptr;
+      this.inCap = cap;
+    } else if (this.inStart > 0 && this.inEnd + bytes.length > this.inCap) {
+      this.arena.u8.copyWithin(this.inPtr, this.inPtr + this.inStart, this.inPtr + this.inEnd);
+    } else {
+      this.arena.u8.set(bytes, this.inPtr + this.inEnd);
+      this.inEnd += bytes.length;
+      return;
+    }
+    this.inStart = 0;
+    this.inEnd = pending;
+    this.arena.u8.set(bytes, this.inPtr + this.inEnd);
+    this.inEnd += bytes.length;
+  }
+
+  /**
+   * Decodes the pending input on this thread until every complete record is decoded (`done`) or the
+   * record outputs are full (`full`: consume them, clearRecords(), and call decode again). With `final`,
+   * the input ends here: a last record without a line terminator is complete.
+   */
+  decode(kernels: KernelExports, final = false): 'full' | 'done' {
+    for (;;) {
+      this.prepare(final);
+      if (this.format === 'csv') kernels.csv_decode(this.ptr);
+      else kernels.json_decode(this.ptr);
+      const step = this.settle();
+      if (step !== 'again') return step;
+    }
+  }
+
+  /** Writes the job struct for a run over the pending input; then run the kernel on `ptr`, then settle(). */
+  prepare(final: boolean): void {
+    this.checkLive();
+    const u32 = this.arena.u32;
+    const j = this.ptr >>> 2;
+    u32[j + DJ_IN / 4] = this.inPtr + this.inStart;
+    u32[j + DJ_IN_LEN / 4] = this.inEnd - this.inStart;
+    u32[j + DJ_FINAL / 4] = final ? 1 : 0;
+    u32[j + DJ_FIRST_LINE / 4] = this.nextLine;
+    u32[j + DJ_KEY_BYTES / 4] = this.keyBytesPtr_;
+    u32[j + DJ_KEY_BYTES_CAP / 4] = this.keyBytesCap;
+    u32[j + DJ_RECORDS / 4] = this.records_;
+    u32[j + DJ_ERROR_COUNT / 4] = 0;
+    u32[j + DJ_SLOW_COUNT / 4] = 0;
+    u32[j + DJ_STATUS / 4] = 0xffff_ffff;
+  }
+
+  /** Reads the outcome of a run: takes its bad records, patches Slow values, advances the input. */
+  settle(): DecodeStep {
+    this.checkLive();
+    const u32 = this.arena.u32;
+    const j = this.ptr >>> 2;
+    const status = u32[j + DJ_STATUS / 4]!;
+    if (status > DecodeStatus.SlowFull) throw new Error(`DecodeJob.settle: the kernel did not run (status ${status})`);
+    const input = this.inPtr + this.inStart;
+
+    const errorCount = u32[j + DJ_ERROR_COUNT / 4]!;
+    for (let e = 0; e < errorCount; e++) {
+      const at = (this.errorsPtr >>> 2) + e * (ERROR_ENTRY_SIZE / 4);
+      const code = REASON_NAMES.get(u32[at + 1]!);
+      if (code === undefined) throw new Error(`DecodeJob.settle: unknown bad-record reason ${u32[at + 1]}`);
+      const raw = this.arena.u8.slice(input + u32[at + 2]!, input + u32[at + 3]!);
+      this.bad.push({ line: u32[at]!, code, reason: describeBadRecord(this.context, code, raw), raw });
+    }
+    this.badTotal += errorCount;
+
+    const slowCount = u32[j + DJ_SLOW_COUNT / 4]!;
+    if (slowCount > 0) {
+      const f64 = this.arena.f64;
+      const u8 = this.arena.u8;
+      for (let s = 0; s < slowCount; s++) {
+        const at = (this.slowPtr >>> 2) + s * (SLOW_ENTRY_SIZE / 4);
+        // the text matched the decimal grammar, a subset of what Number() reads, and Number() rounds correctly
+        const text = latin1.decode(u8.subarray(input + u32[at + 1]!, input + u32[at + 2]!));
+        f64[(this.valuesPtr_ >>> 3) + u32[at]!] = Number(text);
+      }
+    }
+
+    this.records_ = u32[j + DJ_RECORDS / 4]!;
+    this.inStart += u32[j + DJ_CONSUMED / 4]!;
+    this.nextLine += u32[j + DJ_LINES / 4]!;
+    if (this.inStart === this.inEnd) {
+      this.inStart = 0;
+      this.inEnd = 0;
+    }
+
+    switch (STATUS_NAMES[status]) {
+      case 'Done':
+        return 'done';
+      case 'RecordsFull':
+        return 'full';
+      case 'KeyBytesFull':
+        this.growKeyBytes();
+        return 'again';
+      default:
+        return 'again'; // errors taken, slow values patched: room again
+    }
+  }
+
+  /** Empties the output columns after the caller consumed them. */
+  clearRecords(): void {
+    this.checkLive();
+    this.records_ = 0;
+    this.arena.u32[this.keyOffsPtr_ >>> 2] = 0;
+  }
+
+  /** Returns the bad records seen since the last call, in input order, and forgets them. */
+  takeBadRecords(): BadRecord[] {
+    const out = this.bad;
+    this.bad = [];
+    return out;
+  }
+
+  /** Pointer of keyOffs u32[records + 1]. */
+  get keyOffsPtr(): number {
+    return this.keyOffsPtr_;
+  }
+  /** Pointer of the key bytes (may move when grown). */
+  get keyBytesPtr(): number {
+    return this.keyBytesPtr_;
+  }
+  /** Pointer of values f64[records]. */
+  get valuesPtr(): number {
+    return this.valuesPtr_;
+  }
+  /** Pointer of hashes u32[records]; 0 when made with hashKeys: false. */
+  get hashesPtr(): number {
+    return this.hashesPtr_;
+  }
+
+  /** keyOffs[0 .. records]: key i is keyBytes()[keyOffs[i] .. keyOffs[i+1]). A view: valid until the memory grows. */
+  keyOffsets(): Uint32Array {
+    return new Uint32Array(this.arena.memory.buffer, this.keyOffsPtr_, this.records_ + 1);
+  }
+  /** All key bytes of the batch. A view: valid until the memory grows or the key bytes move. */
+  keyBytes(): Uint8Array {
+    const used = this.arena.u32[(this.keyOffsPtr_ >>> 2) + this.records_]!;
+    return new Uint8Array(this.arena.memory.buffer, this.keyBytesPtr_, used);
+  }
+  /** Values of the batch (0 where the job has no value column). A view. */
+  values(): Float64Array {
+    return new Float64Array(this.arena.memory.buffer, this.valuesPtr_, this.records_);
+  }
+  /** murmur2 of each key as u32 (Kafka's partition = (h & 0x7fffffff) % n). A view. */
+  hashes(): Uint32Array {
+    if (this.hashesPtr_ === 0) throw new Error('DecodeJob.hashes: the job was made with hashKeys: false');
+    return new Uint32Array(this.arena.memory.buffer, this.hashesPtr_, this.records_);
+  }
+
+  /** Returns every region to the arena; the job cannot be used afterwards. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const p of [
+      this.ptr, this.inPtr, this.keyOffsPtr_, this.keyBytesPtr_, this.valuesPtr_, this.hashesPtr_,
+      this.errorsPtr, this.slowPtr, this.pathPtr, this.scratchPtr,
+    ]) {
+      if (p !== 0) this.arena.release(p);
+    }
+  }
+
+  private growKeyBytes(): void {
+    const used = this.arena.u32[(this.keyOffsPtr_ >>> 2) + this.records_]!;
+    const cap = this.keyBytesCap * 2;
+    if (cap > 0xffff_ffff) throw new RangeError('DecodeJob: one batch holds more than 4 GiB of keys');
+    const ptr = this.arena.alloc(cap);
+    this.arena.u8.copyWithin(ptr, this.keyBytesPtr_, this.keyBytesPtr_ + used);
+    this.arena.release(this.keyBytesPtr_);
+    this.keyBytesPtr_ = ptr;
+    this.keyBytesCap = cap;
+  }
+
+  private checkLive(): void {
+    if (this.released) throw new Error('DecodeJob used after release()');
+  }
+}

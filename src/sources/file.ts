@@ -1,0 +1,201 @@
+// File source: csv, jsonl or plain lines, read once or followed as it grows (like `tail -f`).
+
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { BadRecordError, IOError, OptionError } from '../errors.js';
+import { Batch } from '../plan/batch.js';
+import type { Source } from './source.js';
+import { takeCsvRecords, takeLines, type Taken } from './text-records.js';
+
+export type FileFormat = 'csv' | 'jsonl' | 'lines';
+
+export interface FileStreamOptions {
+  /**
+   * `lines`: each line is a string record. `jsonl`: each non-blank line is parsed with JSON.parse.
+   * `csv`: RFC 4180 records; with `header` each record is an object keyed by the header's names,
+   * otherwise an array of the fields. Fields stay strings.
+   */
+  format: FileFormat;
+  /** csv: the first record names the fields (default false). */
+  header?: boolean;
+  /**
+   * Keep reading what is appended to the file, never ending (default false: read it once, then the
+   * source is exhausted). Only complete lines are read; a partly written last line waits for its
+   * newline. A file that shrinks was truncated or replaced: it is read again from its start.
+   */
+  follow?: boolean;
+  /** csv: the field delimiter, one character (default `,`). */
+  delimiter?: string;
+  /**
+   * A record that cannot be read (bad JSON, an unterminated quote, a wrong number of CSV fields):
+   * `fail` (default) stops the job with a BadRecordError naming the file and line; `skip` counts it
+   * in `skipped` and goes on.
+   */
+  onError?: 'fail' | 'skip';
+}
+
+const CHUNK_BYTES = 1 << 20;
+const FORMATS: readonly FileFormat[] = ['csv', 'jsonl', 'lines'];
+
+/** Checks file source options at the public boundary. */
+export function validateFileOptions(path: unknown, options: FileStreamOptions): void {
+  if (typeof path !== 'string' || path === '') throw new OptionError('path', 'fileStream(path): path must be a non-empty string');
+  if (typeof options !== 'object' || options === null) {
+    throw new OptionError('options', 'fileStream(path, options): options must be an object with a format');
+  }
+  if (!FORMATS.includes(options.format)) {
+    throw new OptionError('format', `options.format must be one of ${FORMATS.join(', ')}`);
+  }
+  for (const name of ['header', 'follow'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new OptionError(name, `options.${name} must be a boolean`);
+    }
+  }
+  if (options.delimiter !== undefined && (typeof options.delimiter !== 'string' || options.delimiter.length !== 1 || /["\r\n]/.test(options.delimiter))) {
+    throw new OptionError('delimiter', 'options.delimiter must be one character other than a quote, CR or LF');
+  }
+  if (options.onError !== undefined && options.onError !== 'fail' && options.onError !== 'skip') {
+    throw new OptionError('onError', "options.onError must be 'fail' or 'skip'");
+  }
+}
+
+export class FileSource<T> implements Source<T> {
+  readonly name: string;
+  private readonly path: string;
+  private readonly format: FileFormat;
+  private readonly header: boolean;
+  private readonly follow: boolean;
+  private readonly delimiter: number;
+  private readonly failOnError: boolean;
+  private handle: FileHandle | undefined;
+  private decoder = new TextDecoder();
+  private readonly chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** Decoded text not yet taken as records. */
+  private text = '';
+  /** Byte position of the next read. */
+  private position = 0;
+  /** 1-based physical line of the first character of `text`. */
+  private line = 1;
+  private names: string[] | undefined;
+  private eof = false;
+  /** Records skipped under `onError: 'skip'`. */
+  skipped = 0;
+
+  constructor(path: string, options: FileStreamOptions) {
+    validateFileOptions(path, options);
+    this.path = path;
+    this.name = `file:${path}`;
+    this.format = options.format;
+    this.header = options.header ?? false;
+    this.follow = options.follow ?? false;
+    this.delimiter = (options.delimiter ?? ',').charCodeAt(0);
+    this.failOnError = (options.onError ?? 'fail') === 'fail';
+  }
+
+  get exhausted(): boolean {
+    return !this.follow && this.eof && this.text.length === 0;
+  }
+
+  async open(): Promise<void> {
+    try {
+      this.handle = await open(this.path, 'r');
+    } catch (cause) {
+      throw new IOError('ERR_INPUT', this.path, `cannot open ${this.path}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    await h?.close();
+  }
+
+  async poll(max: number): Promise<Batch<T> | undefined> {
+    if (!this.handle) return undefined;
+    const records: T[] = [];
+    for (;;) {
+      const final = this.eof && !this.follow;
+      const taken = this.take(final, max - records.length);
+      this.text = this.text.slice(taken.consumed);
+      this.line += taken.linesConsumed;
+      this.convert(taken, records);
+      if (records.length >= max || final) break;
+      if (!(await this.read())) break;
+    }
+    return records.length > 0 ? Batch.ofRows(records) : undefined;
+  }
+
+  /** Reads the next chunk; false when there is nothing more now. */
+  private async read(): Promise<boolean> {
+    let n: number;
+    try {
+      ({ bytesRead: n } = await this.handle!.read(this.chunk, 0, CHUNK_BYTES, this.position));
+    } catch (cause) {
+      throw new IOError('ERR_INPUT', this.path, `cannot read ${this.path}: ${(cause as Error).message}`, { cause });
+    }
+    if (n > 0) {
+      this.position += n;
+      this.text += this.decoder.decode(this.chunk.subarray(0, n), { stream: true });
+      return true;
+    }
+    if (!this.follow) {
+      this.eof = true;
+      this.text += this.decoder.decode();
+      return this.text.length > 0;
+    }
+    // Following: a file shorter than what was read was truncated or replaced; start over.
+    const size = (await stat(this.path).catch(() => undefined))?.size;
+    if (size !== undefined && size < this.position) {
+      await this.handle?.close();
+      this.handle = await open(this.path, 'r');
+      this.position = 0;
+      this.text = '';
+      this.line = 1;
+      this.names = undefined;
+      this.decoder = new TextDecoder();
+    }
+    return false;
+  }
+
+  private take(final: boolean, max: number): Taken<string | string[]> {
+    return this.format === 'csv'
+      ? takeCsvRecords(this.text, this.line, final, max, this.delimiter)
+      : takeLines(this.text, this.line, final, max);
+  }
+
+  private bad(line: number, reason: string): void {
+    if (this.failOnError) throw new BadRecordError(this.path, line, reason);
+    this.skipped++;
+  }
+
+  private convert(taken: Taken<string | string[]>, out: T[]): void {
+    for (const e of taken.errors) this.bad(e.line, e.reason);
+    for (let i = 0; i < taken.records.length; i++) {
+      const r = taken.records[i]!;
+      const line = taken.lines[i]!;
+      if (this.format === 'lines') {
+        out.push(r as T);
+      } else if (this.format === 'jsonl') {
+        const text = r as string;
+        if (text.trim() === '') continue;
+        try {
+          out.push(JSON.parse(text) as T);
+        } catch (e) {
+          this.bad(line, `invalid JSON: ${(e as Error).message}`);
+        }
+      } else if (!this.header) {
+        out.push(r as T);
+      } else if (this.names === undefined) {
+        this.names = r as string[];
+      } else {
+        const fields = r as string[];
+        if (fields.length !== this.names.length) {
+          this.bad(line, `expected ${this.names.length} fields as in the header, found ${fields.length}`);
+          continue;
+        }
+        const obj: Record<string, string> = {};
+        for (let k = 0; k < fields.length; k++) obj[this.names[k]!] = fields[k]!;
+        out.push(obj as T);
+      }
+    }
+  }
+}

@@ -1,0 +1,18 @@
+// What every source is to the engine: polled for the records available now, one batch at a time.
+
+import type { Batch } from '../plan/batch.js';
+import type { PolledSource } from '../runtime/scheduler.js';
+
+/**
+ * A source of records. The scheduler polls it only while the pipeline has room, so a source never
+ * reads ahead on its own: what it has not been asked for stays in the file, the queue or the
+ * generator (backpressure).
+ */
+export interface Source<T> extends PolledSource<Batch<T>> {
+  /** Names the source in errors and metrics, e.g. `file:/var/log/visits.jsonl`. */
+  readonly name: string;
+  /** Called once when the job starts, before the first poll. */
+  open(): Promise<void>;
+  /** Called once when the job ends; releases files and iterators. */
+  close(): Promise<void>;
+}
