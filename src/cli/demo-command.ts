@@ -1,4 +1,29 @@
-// `sluice demo`: option checks, then the website monitor (src/cli/demo.ts).
-export async function runDemoCommand(_opts: Record<string, string | undefined>): Promise<void> {
-  throw new Error('demo is not wired yet');
+// `sluice demo`: checks the command's options, then runs the website monitor (src/cli/demo.ts).
+
+import { OptionError } from '../errors.js';
+import { runDemo } from './demo.js';
+
+function positive(raw: string | undefined, option: string, integer: boolean): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new OptionError(option, `${option} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
+  }
+  return n;
+}
+
+export async function runDemoCommand(opts: Record<string, string | undefined>): Promise<void> {
+  const seconds = positive(opts.seconds, '--seconds', false);
+  const ratePerSecond = positive(opts.rate, '--rate', true);
+  let workers: number | undefined;
+  if (opts.workers !== undefined) {
+    if (!/^\d+$/.test(opts.workers) || Number(opts.workers) > 256) {
+      throw new OptionError('--workers', `--workers must be an integer from 0 to 256, got "${opts.workers}"`);
+    }
+    workers = Number(opts.workers);
+  }
+  const summary = await runDemo({ seconds, out: opts.out ?? './out', ratePerSecond, workers });
+  process.stderr.write(
+    `sluice demo: ${summary.batches} batches, ${summary.visits} visits, ${summary.pages} pages; saved under ${opts.out ?? './out'}\n`,
+  );
 }

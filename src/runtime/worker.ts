@@ -1,6 +1,7 @@
 // piscina worker entry: instantiates the kernels once over the shared memory, then runs tasks.
 
 import { workerData } from 'piscina';
+import type { KernelExports } from '../wasm/abi.js';
 import { instantiateKernels } from '../wasm/module.js';
 import { runTask, type KernelTask, type TaskResult } from './tasks.js';
 
@@ -10,8 +11,16 @@ interface WorkerInit {
 }
 
 const init = workerData as WorkerInit;
-const kernels = instantiateKernels(init.module, init.memory);
+let kernels: KernelExports | undefined;
+let startError: Error | undefined;
+try {
+  kernels = instantiateKernels(init.module, init.memory);
+} catch (err) {
+  // a worker that cannot start must fail every task it is given, not leave the pool waiting
+  startError = err as Error;
+}
 
 export default function run(task: KernelTask): TaskResult {
+  if (!kernels) throw startError ?? new Error('the worker has no kernels');
   return runTask(kernels, init.memory, task);
 }
