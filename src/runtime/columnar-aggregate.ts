@@ -3,8 +3,8 @@
 //   push(chunk) ─► DecodeJob input ─► decode task ─► columns (key bytes + offsets, f64 values, murmur2)
 //                                                      │ once batchSize records are decoded, or at finish()
 //                                                      ▼
-//                      partition (stable, by (murmur2 & 0x7fffffff) % S) ─► one aggregate task per
-//                      shard range, in parallel ─► S shard tables (key -> group id, columnar accumulators)
+//                      one routed task per shard range, in parallel: record j goes to shard
+//                      (murmur2 & 0x7fffffff) % S ─► S shard tables (key -> group id, columnar accumulators)
 //
 // Records never become JS values: the host moves pointers. A bad record becomes a small JS object (the
 // error policy needs its text); nothing else does. Per key, values are added in input order, so a sum
@@ -12,11 +12,11 @@
 
 import { BadRecordError } from '../errors.js';
 import { DecodeJob, type BadRecord, type DecodeJobOptions } from '../codec/decode-job.js';
-import { ShardSet, type ByteShardTable } from '../state/shard-table.js';
+import { ShardSet, type ByteKeyInput, type ByteShardTable } from '../state/shard-table.js';
 import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../wasm/abi.js';
 import type { AggName } from '../plan/aggregate-spec.js';
 import type { KernelRuntime } from './pool.js';
-import type { AggregateTask } from './tasks.js';
+import type { RouteTask } from './tasks.js';
 
 /** Shards of the keyed state: more than workers, so ranges balance; fixed, so results never depend on workers. */
 export const DEFAULT_SHARDS = 16;
@@ -72,6 +72,11 @@ export class ColumnarAggregate {
     return this.job.line;
   }
 
+  /** Stamp of the last aggregated batch (0 before the first): tables' changed(s) for s up to it. */
+  get stamp(): number {
+    return this.batches;
+  }
+
   /** Decodes and aggregates every complete record of `chunk` (a partial last record waits for more). */
   async push(chunk: Uint8Array): Promise<void> {
     this.job.write(chunk);
@@ -99,39 +104,44 @@ export class ColumnarAggregate {
     }
   }
 
-  /** Folds the decoded records into the shard tables: one task per shard range, in parallel. */
+  /**
+   * Folds the decoded records into the shard tables: one routed task per shard range, in parallel.
+   * Each task reads the batch in input order and touches only its own shards, so no partition pass
+   * is needed and no two tasks share a table.
+   */
   private async aggregateBatch(): Promise<void> {
     const n = this.job.records;
     if (n === 0) return;
     const stamp = ++this.batches;
-    const { starts, perm } = this.state.partition(this.job.hashesPtr, n);
     const input = {
       keyOffs: this.job.keyOffsPtr,
       keyBytes: this.job.keyBytesPtr,
       hashes: this.job.hashesPtr,
       values: this.job.valuesPtr,
-      perm,
+      perm: 0,
     };
     const S = this.state.size;
     const ranges = Math.max(1, Math.min(this.rt.workers, S));
     const runs: Array<Promise<void>> = [];
     for (let r = 0; r < ranges; r++) {
-      const lo = Math.floor((r * S) / ranges);
-      const hi = Math.floor(((r + 1) * S) / ranges);
-      const task: AggregateTask = {
-        kind: 'aggregate',
-        tables: this.state.tablePtrs,
-        accs: this.state.accPtrs,
-        shardLo: lo,
-        shardHi: hi,
-        ...input,
-        starts,
-        stamp,
-        mask: this.mask,
-        resumeShard: -1,
-        resumeJ: 0,
-      };
-      runs.push(this.runRange(task, input));
+      runs.push(
+        this.runRange({
+          kind: 'route',
+          tables: this.state.tablePtrs,
+          accs: this.state.accPtrs,
+          shards: S,
+          shardLo: Math.floor((r * S) / ranges),
+          shardHi: Math.floor(((r + 1) * S) / ranges),
+          keyOffs: input.keyOffs,
+          keyBytes: input.keyBytes,
+          hashes: input.hashes,
+          values: input.values,
+          from: 0,
+          to: n,
+          stamp,
+          mask: this.mask,
+        }, input),
+      );
     }
     await Promise.all(runs);
     this.recordsIn += n;
@@ -139,12 +149,12 @@ export class ColumnarAggregate {
   }
 
   /** Runs a shard-range task; when a table is full, grows it here on the host and resumes the task. */
-  private async runRange(task: AggregateTask, input: Parameters<ByteShardTable['growFor']>[0]): Promise<void> {
+  private async runRange(task: RouteTask, input: ByteKeyInput): Promise<void> {
     for (;;) {
       const res = await this.rt.run(task);
       if (res.done) return;
-      this.state.tables[res.shard]!.growFor(input, res.j);
-      task = { ...task, shardLo: res.shard, resumeShard: res.shard, resumeJ: res.j };
+      this.state.growShardFor(input, input.hashes, res.j);
+      task = { ...task, from: res.j };
     }
   }
 

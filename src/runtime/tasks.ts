@@ -46,7 +46,29 @@ export interface AggregateTask {
   resumeJ: number;
 }
 
-export type KernelTask = DecodeTask | PartitionTask | AggregateTask;
+/**
+ * Routed intern + accumulate: records j in [from, to), in input order, each to shard
+ * (hashes[j] & 0x7fffffff) % shards; only shards in [shardLo, shardHi) are touched, so tasks over
+ * disjoint ranges run in parallel on one batch without a partition pass.
+ */
+export interface RouteTask {
+  kind: 'route';
+  tables: number;
+  accs: number;
+  shards: number;
+  shardLo: number;
+  shardHi: number;
+  keyOffs: number;
+  keyBytes: number;
+  hashes: number;
+  values: number;
+  from: number;
+  to: number;
+  stamp: number;
+  mask: number;
+}
+
+export type KernelTask = DecodeTask | PartitionTask | AggregateTask | RouteTask;
 
 /** `done` is true when the whole task ran; otherwise shard `shard` must grow before record index `j`. */
 export interface TaskResult {
@@ -84,6 +106,14 @@ export function runTask(k: KernelExports, memory: WebAssembly.Memory, task: Kern
         if (j < end) return { done: false, status: 0, shard: s, j };
       }
       return DONE;
+    }
+    case 'route': {
+      const j =
+        k.agg_bytes_shards(
+          task.tables, task.accs, task.shards, task.shardLo, task.shardHi,
+          task.keyOffs, task.keyBytes, task.hashes, task.values, task.from, task.to, task.stamp, task.mask,
+        ) >>> 0;
+      return j < task.to ? { done: false, status: 0, shard: -1, j } : DONE;
     }
   }
 }

@@ -1,0 +1,444 @@
+// Suite 1: count + sum per key over in-memory columns (K1, K2, K3, S1) — sluice on 1 and 2 workers
+// against a JS Map, a typed-array hash table in JS, arquero and DuckDB (threads=1, threads=2).
+//
+// Loading is excluded for everyone: the columns are copied into the wasm memory, into DuckDB (by
+// appender) and into arquero's table before the clock starts. Each timed run builds its result
+// from scratch (fresh tables) and leaves it where the engine keeps it (wasm tables, a DuckDB
+// temp table, a Map); results are read back outside the clock for the cross-check.
+
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { Bench } from 'tinybench';
+import { KernelRuntime } from '../dist/runtime/pool.js';
+import { ShardSet, type ByteShardTable, type U32ShardTable } from '../dist/state/shard-table.js';
+import { compileKernels } from '../dist/wasm/module.js';
+import { AGG_COUNT, AGG_SUM } from '../dist/wasm/abi.js';
+import { kernelWorkloads, type KernelWorkload } from './data-gen.js';
+import type { BenchTask } from './kernel-worker.js';
+import { Digest, guarded, median, type Figure } from './measure.js';
+
+export interface KernelSuiteOptions {
+  rows: number;
+  /** Timed iterations per implementation (after warm-up). */
+  iterations: number;
+  log: (line: string) => void;
+}
+
+export interface KernelWorkloadResult {
+  name: string;
+  describe: string;
+  rows: number;
+  figures: Figure[];
+}
+
+/** Times `fn` with tinybench: `warmups` untimed calls (V8 tiers wasm up between calls), then `iterations`. */
+async function time(name: string, fn: () => Promise<unknown> | unknown, iterations: number, warmups = 2): Promise<number[]> {
+  const bench = new Bench({ time: 0, iterations, warmupTime: 0, warmupIterations: warmups, throws: true });
+  bench.add(name, async () => {
+    await fn();
+  });
+  await bench.warmup();
+  await bench.run();
+  const r = bench.tasks[0]!.result;
+  if (!r || r.error) throw r?.error ?? new Error(`${name}: no result`);
+  return r.samples.slice();
+}
+
+function okFigure(impl: string, samplesMs: number[], rows: number, digest: Digest): Figure {
+  const medianMs = median(samplesMs);
+  return { impl, status: 'ok', medianMs, samplesMs, rowsPerSec: rows / (medianMs / 1000), digest: digest.toString() };
+}
+
+// --- sluice -------------------------------------------------------------------------------------------
+
+/** The workload's columns in the shared memory. */
+interface Loaded {
+  keys: number;
+  keyBytes: number;
+  hashes: number;
+  values: number;
+  free(): void;
+}
+
+function load(rt: KernelRuntime, w: KernelWorkload): Loaded {
+  const a = rt.arena;
+  const n = w.rows;
+  const values = a.alloc(n * 8);
+  a.f64.set(w.values, values >>> 3);
+  const hashes = a.alloc(n * 4);
+  let keys: number;
+  let keyBytes = 0;
+  if (w.kind === 'u32') {
+    keys = a.alloc(n * 4);
+    a.u32.set(w.keys, keys >>> 2);
+  } else {
+    keys = a.alloc((n + 1) * 4);
+    keyBytes = a.alloc(w.keys.bytes.length);
+    a.u32.set(w.keys.offs, keys >>> 2);
+    a.u8.set(w.keys.bytes, keyBytes);
+  }
+  return {
+    keys, keyBytes, hashes, values,
+    free: () => {
+      for (const p of [keys, keyBytes, hashes, values]) if (p !== 0) a.release(p);
+    },
+  };
+}
+
+/**
+ * One aggregation of the loaded columns on `workers` workers: S = workers shards; byte keys are
+ * hashed first (murmur2, row ranges in parallel), u32 keys route by their own value (the table
+ * hashes them internally); then worker w runs the routing kernel over all rows for shard w. When a
+ * table is full the kernel stops, the host grows that shard and the worker resumes.
+ */
+async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: number, w: KernelWorkload, c: Loaded): Promise<ShardSet<U32ShardTable> | ShardSet<ByteShardTable>> {
+  const n = w.rows;
+  const mask = AGG_COUNT | AGG_SUM;
+  let hashes = c.keys;
+  if (w.kind === 'bytes') {
+    hashes = c.hashes;
+    const parts: Promise<unknown>[] = [];
+    for (let p = 0; p < workers; p++) {
+      const task: BenchTask = {
+        op: 'hash', keyOffs: c.keys, keyBytes: c.keyBytes, out: hashes,
+        from: Math.floor((p * n) / workers), to: Math.floor(((p + 1) * n) / workers),
+      };
+      parts.push(pool.run(task));
+    }
+    await Promise.all(parts);
+  }
+  const set = w.kind === 'u32' ? ShardSet.u32(rt.arena, rt.k, workers) : ShardSet.bytes(rt.arena, rt.k, workers);
+  const input = w.kind === 'u32'
+    ? { keys: c.keys, values: c.values, perm: 0 }
+    : { keyOffs: c.keys, keyBytes: c.keyBytes, hashes, values: c.values, perm: 0 };
+  const shard = async (s: number): Promise<void> => {
+    let from = 0;
+    for (;;) {
+      const task: BenchTask = {
+        op: w.kind, tables: set.tablePtrs, accs: set.accPtrs, shards: workers, lo: s, hi: s + 1,
+        keys: c.keys, keyBytes: c.keyBytes, hashes, values: c.values, from, to: n, mask,
+      };
+      const stop = (await pool.run(task)) as number;
+      if (stop >= n) return;
+      (set as ShardSet<U32ShardTable>).growShardFor(input as never, hashes, stop);
+      from = stop;
+    }
+  };
+  const runs: Promise<void>[] = [];
+  for (let s = 0; s < workers; s++) runs.push(shard(s));
+  await Promise.all(runs);
+  return set;
+}
+
+function sluiceDigest(set: ShardSet<U32ShardTable> | ShardSet<ByteShardTable>): Digest {
+  const d = new Digest();
+  for (const t of set.tables) {
+    const count = t.column('count');
+    const sum = t.column('sum');
+    for (let g = 0; g < t.count; g++) {
+      const key = typeof (t as U32ShardTable).key(g) === 'number' ? String((t as U32ShardTable).key(g)) : (t as ByteShardTable).keyString(g);
+      d.add(key, count[g]!, sum[g]!);
+    }
+  }
+  return d;
+}
+
+// --- plain JS -------------------------------------------------------------------------------------------
+
+/** Row keys as JS values (strings for S1, from the dictionary: loading excluded, as for DuckDB). */
+function jsKeys(w: KernelWorkload): ArrayLike<number> | string[] {
+  if (w.kind === 'u32') return w.keys;
+  const out = new Array<string>(w.rows);
+  for (let i = 0; i < w.rows; i++) out[i] = w.keys.dictionary[w.keys.ids[i]!]!;
+  return out;
+}
+
+function mapRun(keys: ArrayLike<number | string>, values: Float64Array): Map<number | string, { c: number; s: number }> {
+  const m = new Map<number | string, { c: number; s: number }>();
+  for (let i = 0; i < values.length; i++) {
+    const k = keys[i]!;
+    const e = m.get(k);
+    if (e) {
+      e.c++;
+      e.s += values[i]!;
+    } else m.set(k, { c: 1, s: values[i]! });
+  }
+  return m;
+}
+
+/**
+ * Open addressing with linear probing in typed arrays (slot = group id + 1), grown at load 1/2:
+ * the fastest a hash aggregation in plain JS usually gets. Byte keys are compared in place.
+ */
+class TypedTable {
+  slots: Int32Array = new Int32Array(1024);
+  hashes: Uint32Array = new Uint32Array(512);
+  /** u32 keys, or the row whose bytes are the group's key. */
+  keys: Uint32Array = new Uint32Array(512);
+  counts: Float64Array = new Float64Array(512);
+  sums: Float64Array = new Float64Array(512);
+  size = 0;
+
+  private grow(): void {
+    const cap = this.slots.length * 2;
+    const slots = new Int32Array(cap);
+    const mask = cap - 1;
+    for (let g = 0; g < this.size; g++) {
+      let p = this.hashes[g]! & mask;
+      while (slots[p] !== 0) p = (p + 1) & mask;
+      slots[p] = g + 1;
+    }
+    this.slots = slots;
+    const cols = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(cap / 2);
+      b.set(a);
+      return b;
+    };
+    const u = (a: Uint32Array): Uint32Array => {
+      const b = new Uint32Array(cap / 2);
+      b.set(a);
+      return b;
+    };
+    this.hashes = u(this.hashes);
+    this.keys = u(this.keys);
+    this.counts = cols(this.counts);
+    this.sums = cols(this.sums);
+  }
+
+  runU32(keys: Uint32Array, values: Float64Array): void {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const h = Math.imul(k ^ (k >>> 16), 0x45d9f3b) >>> 0;
+      let mask = this.slots.length - 1;
+      let p = h & mask;
+      let g: number;
+      for (;;) {
+        const s = this.slots[p]!;
+        if (s === 0) {
+          if ((this.size + 1) * 2 > this.slots.length) {
+            this.grow();
+            mask = this.slots.length - 1;
+            p = h & mask;
+            continue;
+          }
+          g = this.size++;
+          this.slots[p] = g + 1;
+          this.hashes[g] = h;
+          this.keys[g] = k;
+          break;
+        }
+        if (this.keys[s - 1] === k) {
+          g = s - 1;
+          break;
+        }
+        p = (p + 1) & mask;
+      }
+      this.counts[g]++;
+      this.sums[g] += values[i]!;
+    }
+  }
+
+  runBytes(offs: Uint32Array, bytes: Uint8Array, values: Float64Array): void {
+    const n = values.length;
+    for (let i = 0; i < n; i++) {
+      const a = offs[i]!;
+      const b = offs[i + 1]!;
+      let h = 0x811c9dc5;
+      for (let j = a; j < b; j++) h = Math.imul(h ^ bytes[j]!, 0x01000193);
+      h >>>= 0;
+      let mask = this.slots.length - 1;
+      let p = h & mask;
+      let g: number;
+      for (;;) {
+        const s = this.slots[p]!;
+        if (s === 0) {
+          if ((this.size + 1) * 2 > this.slots.length) {
+            this.grow();
+            mask = this.slots.length - 1;
+            p = h & mask;
+            continue;
+          }
+          g = this.size++;
+          this.slots[p] = g + 1;
+          this.hashes[g] = h;
+          this.keys[g] = i;
+          break;
+        }
+        if (this.hashes[s - 1] === h) {
+          const r = this.keys[s - 1]!;
+          const ra = offs[r]!;
+          if (offs[r + 1]! - ra === b - a) {
+            let same = true;
+            for (let j = 0; j < b - a; j++) {
+              if (bytes[ra + j] !== bytes[a + j]) {
+                same = false;
+                break;
+              }
+            }
+            if (same) {
+              g = s - 1;
+              break;
+            }
+          }
+        }
+        p = (p + 1) & mask;
+      }
+      this.counts[g]++;
+      this.sums[g] += values[i]!;
+    }
+  }
+}
+
+// --- the suite ------------------------------------------------------------------------------------------
+
+type DuckModule = typeof import('@duckdb/node-api');
+
+async function loadDuck(): Promise<DuckModule | string> {
+  try {
+    return await import('@duckdb/node-api');
+  } catch (err) {
+    return `@duckdb/node-api cannot be loaded: ${(err as Error).message}`;
+  }
+}
+
+type ArqueroModule = typeof import('arquero');
+
+async function loadArquero(): Promise<ArqueroModule | string> {
+  try {
+    return await import('arquero');
+  } catch (err) {
+    return `arquero cannot be loaded: ${(err as Error).message}`;
+  }
+}
+
+/** Copies a workload into a DuckDB table t(k, v) with the appender, 2048-row chunks. */
+async function duckLoad(duck: DuckModule, conn: import('@duckdb/node-api').DuckDBConnection, w: KernelWorkload, keys: ArrayLike<number | string>): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TABLE t (k ${w.kind === 'u32' ? 'UINTEGER' : 'VARCHAR'}, v DOUBLE)`);
+  const appender = await conn.createAppender('t');
+  const types = [w.kind === 'u32' ? duck.UINTEGER : duck.VARCHAR, duck.DOUBLE];
+  const CH = 2048;
+  for (let i = 0; i < w.rows; i += CH) {
+    const end = Math.min(w.rows, i + CH);
+    const chunk = duck.DuckDBDataChunk.create(types, end - i);
+    chunk.setColumnValues(0, Array.prototype.slice.call(keys, i, end) as (number | string)[]);
+    chunk.setColumnValues(1, Array.from(w.values.subarray(i, end)));
+    appender.appendDataChunk(chunk);
+  }
+  appender.flushSync();
+  appender.closeSync();
+}
+
+export async function runKernelSuite(opts: KernelSuiteOptions): Promise<{ workloads: KernelWorkloadResult[]; versions: Record<string, string> }> {
+  const { log, iterations } = opts;
+  const versions: Record<string, string> = {};
+  const duck = await loadDuck();
+  const aq = await loadArquero();
+  const rt = KernelRuntime.create({ workers: 0 });
+  const module = compileKernels('release');
+  const workerFile = fileURLToPath(new URL('./kernel-worker.js', import.meta.url));
+  const pools = new Map<number, Piscina>();
+  for (const n of [1, 2]) {
+    pools.set(n, new Piscina({ filename: workerFile, minThreads: n, maxThreads: n, idleTimeout: Number.POSITIVE_INFINITY, workerData: { module, memory: rt.arena.memory } }));
+  }
+  let duckInstance: import('@duckdb/node-api').DuckDBInstance | undefined;
+  let conn: import('@duckdb/node-api').DuckDBConnection | undefined;
+  if (typeof duck !== 'string') {
+    duckInstance = await duck.DuckDBInstance.create(':memory:');
+    conn = await duckInstance.connect();
+    versions['@duckdb/node-api'] = `${(await import('@duckdb/node-api/package.json', { with: { type: 'json' } })).default.version} (DuckDB ${String((await conn.runAndReadAll('SELECT version()')).getRows()[0]![0])})`;
+  }
+  if (typeof aq !== 'string') versions.arquero = (await import('arquero/package.json', { with: { type: 'json' } })).default.version;
+
+  const results: KernelWorkloadResult[] = [];
+  try {
+    for (const w of kernelWorkloads(opts.rows)) {
+      log(`  ${w.name}: ${w.describe}, ${w.rows.toLocaleString('en-US')} rows`);
+      const figures: Figure[] = [];
+      const note = (f: Figure): void => {
+        figures.push(f);
+        log(f.status === 'ok' ? `    ${f.impl.padEnd(22)} ${(f.rowsPerSec / 1e6).toFixed(1).padStart(7)} M rows/s  ${f.digest}` : `    ${f.impl.padEnd(22)} ${f.status}: ${f.reason}`);
+      };
+
+      const cols = load(rt, w);
+      for (const workers of [1, 2]) {
+        const impl = `sluice ${workers} worker${workers > 1 ? 's' : ''}`;
+        note(await guarded(impl, async () => {
+          const pool = pools.get(workers)!;
+          const samples = await time(impl, async () => (await sluiceRun(rt, pool, workers, w, cols)).free(), iterations);
+          const set = await sluiceRun(rt, pool, workers, w, cols);
+          const d = sluiceDigest(set);
+          set.free();
+          return okFigure(impl, samples, w.rows, d);
+        }));
+      }
+      cols.free();
+
+      const keys = jsKeys(w);
+      note(await guarded('JS Map', async () => {
+        const samples = await time('JS Map', () => mapRun(keys, w.values), iterations, 1);
+        const d = new Digest();
+        for (const [k, e] of mapRun(keys, w.values)) d.add(String(k), e.c, e.s);
+        return okFigure('JS Map', samples, w.rows, d);
+      }));
+
+      note(await guarded('JS typed-array table', async () => {
+        const runOnce = (): TypedTable => {
+          const t = new TypedTable();
+          if (w.kind === 'u32') t.runU32(w.keys, w.values);
+          else t.runBytes(w.keys.offs, w.keys.bytes, w.values);
+          return t;
+        };
+        const samples = await time('JS typed-array table', runOnce, iterations, 1);
+        const t = runOnce();
+        const d = new Digest();
+        for (let g = 0; g < t.size; g++) {
+          d.add(w.kind === 'u32' ? String(t.keys[g]) : w.keys.dictionary[w.keys.ids[t.keys[g]!]!]!, t.counts[g]!, t.sums[g]!);
+        }
+        return okFigure('JS typed-array table', samples, w.rows, d);
+      }));
+
+      if (typeof aq === 'string') note({ impl: 'arquero', status: 'missing', reason: aq });
+      else {
+        note(await guarded('arquero', async () => {
+          const table = aq.table({ k: keys as unknown as unknown[], v: w.values as unknown as unknown[] });
+          const runOnce = () => table.groupby('k').rollup({ c: aq.op.count(), s: aq.op.sum('v') });
+          const samples = await time('arquero', runOnce, iterations, 1);
+          const r = runOnce();
+          const ks = r.array('k') as ArrayLike<unknown>;
+          const cs = r.array('c') as ArrayLike<number>;
+          const ss = r.array('s') as ArrayLike<number>;
+          const d = new Digest();
+          for (let i = 0; i < r.numRows(); i++) d.add(String(ks[i]), cs[i]!, ss[i]!);
+          return okFigure('arquero', samples, w.rows, d);
+        }));
+      }
+
+      for (const threads of [1, 2]) {
+        const impl = `DuckDB threads=${threads}`;
+        if (typeof duck === 'string') {
+          note({ impl, status: 'missing', reason: duck });
+          continue;
+        }
+        note(await guarded(impl, async () => {
+          if (threads === 1) await duckLoad(duck, conn!, w, keys);
+          await conn!.run(`SET threads = ${threads}`);
+          const sql = 'CREATE OR REPLACE TEMP TABLE r AS SELECT k, count(*) AS c, sum(v) AS s FROM t GROUP BY k';
+          const samples = await time(impl, () => conn!.run(sql), iterations, 1);
+          const rows = (await conn!.runAndReadAll('SELECT k::VARCHAR, c::DOUBLE, s FROM r')).getRows();
+          const d = new Digest();
+          for (const row of rows) d.add(String(row[0]), Number(row[1]), Number(row[2]));
+          return okFigure(impl, samples, w.rows, d);
+        }));
+      }
+      if (conn) await conn.run('DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS r');
+      results.push({ name: w.name, describe: w.describe, rows: w.rows, figures });
+      (globalThis as { gc?: () => void }).gc?.();
+    }
+  } finally {
+    for (const p of pools.values()) await p.destroy();
+    await rt.close();
+    conn?.closeSync();
+    duckInstance?.closeSync();
+  }
+  return { workloads: results, versions };
+}

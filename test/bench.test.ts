@@ -1,0 +1,51 @@
+// The benchmark suite on tiny sizes, so it cannot rot: it must run end to end, report every figure
+// and agree across implementations. No timing is asserted.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface FigureJson {
+  impl: string;
+  status: string;
+  digest?: string;
+  reason?: string;
+}
+
+describe('npm run bench -- --smoke', () => {
+  it('runs every suite and every implementation computes the same groups, counts and sums', () => {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'bench/tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+    const out = path.join(dir, 'smoke.json');
+    execFileSync(process.execPath, ['--expose-gc', 'dist-bench/run.js', '--smoke', '--out', out], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+
+    expect(r.mode).toBe('smoke');
+    expect(r.machine.cores).toBeGreaterThan(0);
+    expect(r.machine.memoryBytes).toBeGreaterThan(0);
+    for (const name of ['node', 'sluice', '@duckdb/node-api', 'arquero', 'tinybench', 'mawk']) expect(r.versions[name]).toBeTypeOf('string');
+
+    const kernelImpls = ['sluice 1 worker', 'sluice 2 workers', 'JS Map', 'JS typed-array table', 'arquero', 'DuckDB threads=1', 'DuckDB threads=2'];
+    expect(r.suites.kernels.workloads.map((w: { name: string }) => w.name)).toEqual(['K1', 'K2', 'K3', 'S1']);
+    for (const w of r.suites.kernels.workloads as Array<{ name: string; figures: FigureJson[] }>) {
+      expect(w.figures.map((f) => f.impl)).toEqual(kernelImpls);
+      // a missing peer is reported with its reason; sluice and the JS baselines must always run
+      for (const f of w.figures) expect(f.status === 'ok' || (f.status === 'missing' && !!f.reason)).toBe(true);
+      const digests = new Set(w.figures.filter((f) => f.status === 'ok').map((f) => f.digest));
+      expect(digests.size, `${w.name}: ${[...digests].join(' / ')}`).toBe(1);
+    }
+    const job = r.suites.fileJob.figures as FigureJson[];
+    expect(job.map((f) => f.impl)).toEqual(['sluice aggregate', 'mawk', 'Node readline + Map', 'DuckDB read_csv']);
+    expect(job[0]!.status).toBe('ok');
+    expect(new Set(job.filter((f) => f.status === 'ok').map((f) => f.digest)).size).toBe(1);
+    expect(r.suites.kafka.status).toBe('skipped');
+    expect(r.targets.length).toBe(10);
+    expect(r.agree).toBe(true);
+  }, 180_000);
+});
