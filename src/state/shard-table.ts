@@ -76,7 +76,7 @@ const nextPow2 = (n: number): number => (n <= 1 ? 1 : 2 ** Math.ceil(Math.log2(n
 /** Largest u32 capacity the wasm32 fields can hold. */
 const U32_LIMIT = 0xffffffff;
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true }); // keys are byte for byte: keep a leading U+FEFF
 
 /** Where a table header keeps the fields the two key types share. */
 interface HeaderLayout {
