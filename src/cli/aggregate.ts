@@ -63,7 +63,8 @@ async function* withHeader(
 
 /** JSON line of a dead-lettered record: its raw text, 1-based line, and why it was refused. */
 function deadLetterLine(bad: BadRecord): string {
-  const raw = new TextDecoder('utf-8').decode(bad.raw);
+  // ignoreBOM: a leading U+FEFF is part of the record's text, not a marker to strip
+  const raw = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bad.raw);
   return JSON.stringify({ line: bad.line, reason: bad.reason, raw }) + '\n';
 }
 
@@ -167,7 +168,8 @@ async function writeResult(agg: ColumnarAggregate, spec: AggregateSpec): Promise
     if (fh) await fh.write(text);
     else if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
   };
-  const decoder = new TextDecoder('utf-8');
+  // ignoreBOM: keys are kept byte for byte, a key that starts with U+FEFF included
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let groups = 0;
   try {
     let buf = `key,${spec.aggs.join(',')}\n`;
