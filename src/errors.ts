@@ -53,6 +53,21 @@ export class BadRecordError extends SluiceError {
   }
 }
 
+/** A Kafka message that could not be decoded: its topic, partition and offset, and why. */
+export class BadMessageError extends SluiceError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly reason: string;
+  constructor(topic: string, partition: number, offset: string, reason: string) {
+    super('ERR_BAD_RECORD', `bad record at offset ${offset} of partition ${partition} of Kafka topic ${topic}: ${reason}`);
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+    this.reason = reason;
+  }
+}
+
 /** The shared memory cannot hold what the job needs. */
 export class MemoryLimitError extends SluiceError {
   readonly requestedBytes: number;

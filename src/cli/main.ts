@@ -26,14 +26,18 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('aggregate')
     .description('group records by a key and aggregate a value column (count,sum,min,max,avg)')
-    .requiredOption('--input <path|->', 'input file, or - for standard input')
+    .requiredOption('--input <path|-|url>', 'input file, - for standard input, or kafka://HOST:PORT[,HOST:PORT]/TOPIC[?group=G]')
     .addOption(new Option('--format <format>', 'input format (default: from the file extension)').choices(['csv', 'jsonl']))
     .option('--header', 'csv: the first record names the columns')
     .requiredOption('--key <col>', 'key column: 0-based index or header name (csv), dotted field (jsonl)')
     .option('--value <col>', 'value column (required unless --agg is only count)')
     .requiredOption('--agg <list>', 'comma list of count,sum,min,max,avg')
-    .option('--out <path|->', 'output CSV file, or - for standard output', '-')
-    .option('--on-error <policy>', 'fail | skip | dead-letter:<path>', 'fail')
+    .option('--out <path|-|url>', 'output CSV file, - for standard output, or kafka://HOST:PORT/TOPIC', '-')
+    .option('--on-error <policy>', 'fail | skip | dead-letter:<path|kafka://...>', 'fail')
+    .option('--dead-letter <url>', 'kafka input: bad records to kafka://HOST:PORT/TOPIC (same as --on-error dead-letter:<url>)')
+    .option('--follow', 'kafka input: keep reading new messages (default: stop at the end offsets seen at start)')
+    .option('--exactly-once', 'kafka output: one transaction per batch holding the outputs and the consumed offsets')
+    .option('--out-format <format>', 'kafka output message values: json (default) or csv')
     .option('--workers <n>', 'worker threads (0: run on the main thread)')
     .option('--batch-size <records>', 'records per micro-batch')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
@@ -48,7 +52,16 @@ export async function main(argv: string[]): Promise<void> {
         onError: opts.onError as string,
         workers: opts.workers as string | undefined,
         batchSize: opts.batchSize as string | undefined,
+        follow: opts.follow === true,
+        exactlyOnce: opts.exactlyOnce === true,
+        outFormat: opts.outFormat as string | undefined,
+        deadLetter: opts.deadLetter as string | undefined,
       });
+      if (spec.kafkaInput) {
+        const { runKafkaAggregateCommand } = await import('./kafka-aggregate.js');
+        await runKafkaAggregateCommand(spec);
+        return;
+      }
       const result = await runAggregate(spec);
       if (result.skipped > 0 && spec.onError.kind === 'skip') {
         process.stderr.write(`sluice: skipped ${result.skipped} bad record${result.skipped === 1 ? '' : 's'}\n`);

@@ -3,11 +3,13 @@
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { OptionError } from '../errors.js';
+import { isKafkaUrl, parseKafkaUrl, type KafkaUrl } from './kafka-url.js';
 
 export type AggName = 'count' | 'sum' | 'min' | 'max' | 'avg';
 export const AGG_NAMES: readonly AggName[] = ['count', 'sum', 'min', 'max', 'avg'];
 
-export type ErrorPolicy = { kind: 'fail' } | { kind: 'skip' } | { kind: 'dead-letter'; path: string };
+/** dead-letter: `path` is a file, or a kafka:// URL (then `kafka` is set; Kafka input only). */
+export type ErrorPolicy = { kind: 'fail' } | { kind: 'skip' } | { kind: 'dead-letter'; path: string; kafka?: KafkaUrl };
 
 export interface AggregateSpec {
   /** A file path, or '-' for standard input. */
@@ -26,6 +28,16 @@ export interface AggregateSpec {
   workers: number;
   /** Records per micro-batch. */
   batchSize: number;
+  /** Set when --input is a kafka:// URL. */
+  kafkaInput?: KafkaUrl;
+  /** Set when --out is a kafka:// URL. */
+  kafkaOut?: KafkaUrl;
+  /** Kafka input: keep reading new messages (default: stop at the end offsets seen at start). */
+  follow?: boolean;
+  /** Kafka output: one transaction per batch holding the outputs and the consumed offsets. */
+  exactlyOnce?: boolean;
+  /** Kafka output message values: a JSON object (default) or a CSV row. */
+  outFormat?: 'json' | 'csv';
 }
 
 export interface AggregateSpecInput {
@@ -39,6 +51,11 @@ export interface AggregateSpecInput {
   onError?: string;
   workers?: string | number;
   batchSize?: string | number;
+  follow?: boolean;
+  exactlyOnce?: boolean;
+  outFormat?: string;
+  /** kafka://.../TOPIC: shorthand for --on-error dead-letter:kafka://.../TOPIC. */
+  deadLetter?: string;
 }
 
 export const DEFAULT_BATCH_SIZE = 1 << 20;
@@ -63,6 +80,8 @@ function positiveInt(raw: string | number, option: string, min: number, max: num
 /** Checks CLI-shaped options and fills defaults. Throws OptionError naming the option. */
 export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
   if (o.input === undefined || o.input === '') throw new OptionError('--input', '--input <path|-> is required');
+  const kafkaInput = isKafkaUrl(o.input) ? parseKafkaUrl(o.input, '--input', true) : undefined;
+  const kafkaOut = isKafkaUrl(o.out) ? parseKafkaUrl(o.out!, '--out', false) : undefined;
   let format: 'csv' | 'jsonl';
   if (o.format !== undefined) {
     if (o.format !== 'csv' && o.format !== 'jsonl') {
@@ -71,8 +90,9 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
     format = o.format;
   } else {
     // stdin and unknown extensions read as CSV, the common case for piped text
-    format = o.input === '-' ? 'csv' : (FORMAT_BY_EXT[extname(o.input).toLowerCase()] ?? 'csv');
+    format = o.input === '-' || kafkaInput ? 'csv' : (FORMAT_BY_EXT[extname(o.input).toLowerCase()] ?? 'csv');
   }
+  if (o.header && kafkaInput) throw new OptionError('--header', '--header does not apply to a kafka:// input (each message is one record)');
   if (o.header && format !== 'csv') throw new OptionError('--header', '--header applies only to --format csv');
   if (o.key === undefined || o.key === '') throw new OptionError('--key', '--key <col> is required');
   if (format === 'csv' && !o.header && !/^\d+$/.test(o.key)) {
@@ -102,6 +122,34 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
       throw new OptionError('--on-error', `--on-error must be fail, skip or dead-letter:<path>, got "${o.onError}"`);
     }
   }
+  if (o.deadLetter !== undefined) {
+    if (o.onError !== undefined && o.onError !== 'fail' && !o.onError.startsWith('dead-letter:')) {
+      throw new OptionError('--dead-letter', `--dead-letter conflicts with --on-error ${o.onError}`);
+    }
+    onError = { kind: 'dead-letter', path: o.deadLetter };
+  }
+  if (onError.kind === 'dead-letter' && isKafkaUrl(onError.path)) {
+    const option = o.deadLetter !== undefined ? '--dead-letter' : '--on-error';
+    if (!kafkaInput) throw new OptionError(option, `${option}: a kafka:// dead-letter topic needs a kafka:// --input`);
+    onError = { kind: 'dead-letter', path: onError.path, kafka: parseKafkaUrl(onError.path, option, false) };
+  } else if (o.deadLetter !== undefined) {
+    throw new OptionError('--dead-letter', `--dead-letter must be a kafka:// URL (use --on-error dead-letter:<path> for a file), got "${o.deadLetter}"`);
+  }
+  if (o.follow && !kafkaInput) throw new OptionError('--follow', '--follow needs a kafka:// --input');
+  if (o.exactlyOnce && !kafkaOut) throw new OptionError('--exactly-once', '--exactly-once needs a kafka:// --out');
+  if (o.exactlyOnce && !kafkaInput) throw new OptionError('--exactly-once', '--exactly-once needs a kafka:// --input');
+  if (o.exactlyOnce && kafkaInput && kafkaInput.group === undefined) {
+    throw new OptionError('--exactly-once', '--exactly-once needs a consumer group: --input kafka://HOST:PORT/TOPIC?group=G');
+  }
+  if (kafkaOut && !kafkaInput) throw new OptionError('--out', '--out kafka:// needs a kafka:// --input');
+  let outFormat: 'json' | 'csv' = 'json';
+  if (o.outFormat !== undefined) {
+    if (o.outFormat !== 'json' && o.outFormat !== 'csv') {
+      throw new OptionError('--out-format', `--out-format must be json or csv, got "${o.outFormat}"`);
+    }
+    if (!kafkaOut) throw new OptionError('--out-format', '--out-format applies only to a kafka:// --out');
+    outFormat = o.outFormat;
+  }
   const workers = o.workers === undefined ? availableParallelism() : positiveInt(o.workers, '--workers', 0, 256);
   const batchSize = o.batchSize === undefined ? DEFAULT_BATCH_SIZE : positiveInt(o.batchSize, '--batch-size', 1, 1 << 26);
   return {
@@ -115,5 +163,10 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
     onError,
     workers,
     batchSize,
+    ...(kafkaInput ? { kafkaInput } : {}),
+    ...(kafkaOut ? { kafkaOut } : {}),
+    follow: o.follow ?? false,
+    exactlyOnce: o.exactlyOnce ?? false,
+    outFormat,
   };
 }

@@ -1,0 +1,80 @@
+// kafka:// URLs and the Kafka options of `sluice aggregate`: parsed at the boundary, errors name the option.
+
+import { describe, expect, it } from 'vitest';
+import { parseKafkaUrl } from '../../src/plan/kafka-url.js';
+import { parseAggregateSpec } from '../../src/plan/aggregate-spec.js';
+import { OptionError } from '../../src/errors.js';
+
+const optionOf = (f: () => unknown): string | undefined => {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof OptionError) return e.option;
+    throw e;
+  }
+  return undefined;
+};
+
+describe('kafka:// URLs', () => {
+  it('parses brokers, topic and group', () => {
+    expect(parseKafkaUrl('kafka://a:9092,b.example:19092/web_logs.v1?group=g-1', '--input', true)).toEqual({
+      brokers: ['a:9092', 'b.example:19092'],
+      topic: 'web_logs.v1',
+      group: 'g-1',
+    });
+    expect(parseKafkaUrl('kafka://127.0.0.1:1/t', '--out', false)).toEqual({ brokers: ['127.0.0.1:1'], topic: 't', group: undefined });
+  });
+
+  it.each([
+    ['kafka://host/t', /not HOST:PORT/],
+    ['kafka://host:99999/t', /out of range/],
+    ['kafka://host:1', /no \/TOPIC/],
+    ['kafka://host:1/', /no topic/],
+    ['kafka://host:1/a b', /not a legal topic/],
+    ['kafka://:1/t', /not HOST:PORT/],
+    ['kafka://host:1/t?grp=x', /unknown parameter "grp"/],
+    ['kafka://host:1/t?group=', /group= is empty/],
+    ['http://host:1/t', /must start with kafka:\/\//],
+  ])('refuses %s', (url, why) => {
+    expect(() => parseKafkaUrl(url, '--input', true)).toThrow(why);
+    expect(optionOf(() => parseKafkaUrl(url, '--input', true))).toBe('--input');
+  });
+
+  it('an output URL takes no group', () => {
+    expect(optionOf(() => parseKafkaUrl('kafka://h:1/t?group=g', '--out', false))).toBe('--out');
+  });
+});
+
+describe('aggregate spec: Kafka options', () => {
+  const base = { key: '0', agg: 'count', workers: '0' };
+  it('a kafka input defaults to csv, bounded, json output', () => {
+    const s = parseAggregateSpec({ ...base, input: 'kafka://h:1/in?group=g', out: 'kafka://h:1/out' });
+    expect(s.format).toBe('csv');
+    expect(s.follow).toBe(false);
+    expect(s.exactlyOnce).toBe(false);
+    expect(s.outFormat).toBe('json');
+    expect(s.kafkaInput).toEqual({ brokers: ['h:1'], topic: 'in', group: 'g' });
+    expect(s.kafkaOut?.topic).toBe('out');
+  });
+
+  it.each([
+    [{ input: 'kafka://h:1/in', out: 'kafka://h:1/o', exactlyOnce: true }, '--exactly-once'],
+    [{ input: 'kafka://h:1/in?group=g', out: 'o.csv', exactlyOnce: true }, '--exactly-once'],
+    [{ input: 'in.csv', follow: true }, '--follow'],
+    [{ input: 'in.csv', out: 'kafka://h:1/o' }, '--out'],
+    [{ input: 'kafka://h:1/in', out: 'o.csv', outFormat: 'csv' }, '--out-format'],
+    [{ input: 'kafka://h:1/in', out: 'kafka://h:1/o', outFormat: 'xml' }, '--out-format'],
+    [{ input: 'kafka://h:1/in', header: true }, '--header'],
+    [{ input: 'in.csv', deadLetter: 'kafka://h:1/dead' }, '--dead-letter'],
+    [{ input: 'kafka://h:1/in', deadLetter: 'dead.jsonl' }, '--dead-letter'],
+    [{ input: 'kafka://h:1/in', deadLetter: 'kafka://h/dead' }, '--dead-letter'],
+    [{ input: 'in.csv', onError: 'dead-letter:kafka://h:1/dead' }, '--on-error'],
+  ])('refuses %j naming %s', (o, option) => {
+    expect(optionOf(() => parseAggregateSpec({ ...base, ...o }))).toBe(option);
+  });
+
+  it('--dead-letter kafka:// is the dead-letter policy', () => {
+    const s = parseAggregateSpec({ ...base, input: 'kafka://h:1/in', deadLetter: 'kafka://h:1/dead' });
+    expect(s.onError).toEqual({ kind: 'dead-letter', path: 'kafka://h:1/dead', kafka: { brokers: ['h:1'], topic: 'dead', group: undefined } });
+  });
+});
