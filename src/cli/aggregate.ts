@@ -1,11 +1,10 @@
 // `sluice aggregate`: reads a file or stdin in chunks, runs the columnar group-by, writes the CSV result.
 
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { rename, rm, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { IOError, OptionError } from '../errors.js';
 import { readCsvHeader, resolveCsvColumn } from '../codec/csv-header.js';
-import { csvField, csvNumber } from '../codec/csv-encode.js';
+import { endStream, writeCsvResult } from '../sinks/csv-result.js';
 import type { BadRecord, DecodeJobOptions } from '../codec/decode-job.js';
 import type { AggregateSpec } from '../plan/aggregate-spec.js';
 import { KernelRuntime } from '../runtime/pool.js';
@@ -66,13 +65,6 @@ function deadLetterLine(bad: BadRecord): string {
   // ignoreBOM: a leading U+FEFF is part of the record's text, not a marker to strip
   const raw = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bad.raw);
   return JSON.stringify({ line: bad.line, reason: bad.reason, raw }) + '\n';
-}
-
-async function endStream(ws: WriteStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    ws.once('error', reject);
-    ws.end(() => resolve());
-  });
 }
 
 /** Runs `sluice aggregate` as specified; writes the result to spec.out. Rejects with a SluiceError. */
@@ -145,66 +137,11 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
       throw err;
     }
     await agg!.finish();
-    const groups = await writeResult(agg!, spec);
+    const groups = await writeCsvResult(agg!, spec);
     return { records: agg!.records, skipped, groups };
   } finally {
     if (dead) await endStream(dead);
     agg?.release();
     await rt.close();
   }
-}
-
-/** Writes `key,<aggs>` rows: to a temp file renamed into place (never half-written), or to stdout. */
-async function writeResult(agg: ColumnarAggregate, spec: AggregateSpec): Promise<number> {
-  const toStdout = spec.out === '-';
-  const tmp = toStdout ? '' : `${spec.out}.tmp-${process.pid}`;
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    if (!toStdout) fh = await open(tmp, 'w');
-  } catch (cause) {
-    throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
-  }
-  const write = async (text: string): Promise<void> => {
-    if (fh) await fh.write(text);
-    else if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
-  };
-  // ignoreBOM: keys are kept byte for byte, a key that starts with U+FEFF included
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  let groups = 0;
-  try {
-    let buf = `key,${spec.aggs.join(',')}\n`;
-    for (const table of agg.state.tables) {
-      const n = table.count;
-      if (n === 0) continue;
-      const count = table.column('count');
-      const sum = table.column('sum');
-      const min = table.column('min');
-      const max = table.column('max');
-      for (let g = 0; g < n; g++) {
-        let row = csvField(decoder.decode(table.key(g)));
-        for (const a of spec.aggs) {
-          const v = a === 'count' ? count[g]! : a === 'sum' ? sum[g]! : a === 'min' ? min[g]! : a === 'max' ? max[g]! : sum[g]! / count[g]!;
-          row += ',' + csvNumber(v);
-        }
-        buf += row + '\n';
-        groups++;
-        if (buf.length > 1 << 20) {
-          await write(buf);
-          buf = '';
-        }
-      }
-    }
-    await write(buf);
-    if (fh) {
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await rename(tmp, spec.out);
-    }
-  } catch (cause) {
-    if (fh) await fh.close().catch(() => {});
-    if (tmp) await rm(tmp, { force: true });
-    throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
-  }
-  return groups;
 }

@@ -13,15 +13,14 @@
 // after the group's committed offsets, from zero.
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
 import type { Message, TopicMessages } from 'kafkajs';
 import { logLevel as kafkaLogLevel } from 'kafkajs';
 import { BadMessageError, IOError, SluiceError } from '../errors.js';
-import { csvField, csvNumber } from '../codec/csv-encode.js';
 import type { BadRecord, DecodeJobOptions } from '../codec/decode-job.js';
 import type { BadRecordContext } from '../codec/bad-record.js';
 import type { AggregateSpec } from '../plan/aggregate-spec.js';
 import { KernelRuntime } from '../runtime/pool.js';
+import { endStream, writeCsvResult } from '../sinks/csv-result.js';
 import { ColumnarAggregate } from '../runtime/columnar-aggregate.js';
 import { KafkaSource, type KafkaChunk, type KafkaMessagePosition } from '../sources/kafka.js';
 import { KafkaSink, transactionalIdFor } from '../sinks/kafka.js';
@@ -243,64 +242,6 @@ async function openDeadLetterFile(path: string): Promise<WriteStream> {
     ws.once('error', (cause) => reject(new IOError('ERR_OUTPUT', path, `cannot write the dead-letter file: ${cause.message}`, { cause })));
   });
   return ws;
-}
-
-async function endStream(ws: WriteStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    ws.once('error', reject);
-    ws.end(() => resolve());
-  });
-}
-
-/** Writes `key,<aggs>` rows like the file job: to a temp file renamed into place, or to stdout. */
-async function writeCsvResult(agg: ColumnarAggregate, spec: AggregateSpec): Promise<void> {
-  const toStdout = spec.out === '-';
-  const tmp = toStdout ? '' : `${spec.out}.tmp-${process.pid}`;
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    if (!toStdout) fh = await open(tmp, 'w');
-  } catch (cause) {
-    throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
-  }
-  const write = async (text: string): Promise<void> => {
-    if (fh) await fh.write(text);
-    else if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
-  };
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  try {
-    let buf = `key,${spec.aggs.join(',')}\n`;
-    for (const table of agg.state.tables) {
-      const n = table.count;
-      if (n === 0) continue;
-      const count = table.column('count');
-      const sum = table.column('sum');
-      const min = table.column('min');
-      const max = table.column('max');
-      for (let g = 0; g < n; g++) {
-        let row = csvField(decoder.decode(table.key(g)));
-        for (const a of spec.aggs) {
-          const v = a === 'count' ? count[g]! : a === 'sum' ? sum[g]! : a === 'min' ? min[g]! : a === 'max' ? max[g]! : sum[g]! / count[g]!;
-          row += ',' + csvNumber(v);
-        }
-        buf += row + '\n';
-        if (buf.length > 1 << 20) {
-          await write(buf);
-          buf = '';
-        }
-      }
-    }
-    await write(buf);
-    if (fh) {
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await rename(tmp, spec.out);
-    }
-  } catch (cause) {
-    if (fh) await fh.close().catch(() => {});
-    if (tmp) await rm(tmp, { force: true });
-    throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
-  }
 }
 
 /** The CLI form: SIGINT/SIGTERM end a job after the batch at hand; counts of bad records to stderr. */

@@ -1,0 +1,72 @@
+// The final result of a columnar group-by as CSV: `key,<aggs>` rows, written to a temp file that is
+// renamed into place (never half-written) or to stdout.
+
+import type { WriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { IOError } from '../errors.js';
+import { csvField, csvNumber } from '../codec/csv-encode.js';
+import type { AggregateSpec } from '../plan/aggregate-spec.js';
+import type { ColumnarAggregate } from '../runtime/columnar-aggregate.js';
+
+/** Ends a write stream and waits until its data is handed to the OS. */
+export async function endStream(ws: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.end(() => resolve());
+  });
+}
+
+/** Writes `key,<aggs>` rows: to a temp file renamed into place (never half-written), or to stdout. */
+export async function writeCsvResult(agg: ColumnarAggregate, spec: Pick<AggregateSpec, 'out' | 'aggs'>): Promise<number> {
+  const toStdout = spec.out === '-';
+  const tmp = toStdout ? '' : `${spec.out}.tmp-${process.pid}`;
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    if (!toStdout) fh = await open(tmp, 'w');
+  } catch (cause) {
+    throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
+  }
+  const write = async (text: string): Promise<void> => {
+    if (fh) await fh.write(text);
+    else if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+  };
+  // ignoreBOM: keys are kept byte for byte, a key that starts with U+FEFF included
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let groups = 0;
+  try {
+    let buf = `key,${spec.aggs.join(',')}\n`;
+    for (const table of agg.state.tables) {
+      const n = table.count;
+      if (n === 0) continue;
+      const count = table.column('count');
+      const sum = table.column('sum');
+      const min = table.column('min');
+      const max = table.column('max');
+      for (let g = 0; g < n; g++) {
+        let row = csvField(decoder.decode(table.key(g)));
+        for (const a of spec.aggs) {
+          const v = a === 'count' ? count[g]! : a === 'sum' ? sum[g]! : a === 'min' ? min[g]! : a === 'max' ? max[g]! : sum[g]! / count[g]!;
+          row += ',' + csvNumber(v);
+        }
+        buf += row + '\n';
+        groups++;
+        if (buf.length > 1 << 20) {
+          await write(buf);
+          buf = '';
+        }
+      }
+    }
+    await write(buf);
+    if (fh) {
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await rename(tmp, spec.out);
+    }
+  } catch (cause) {
+    if (fh) await fh.close().catch(() => {});
+    if (tmp) await rm(tmp, { force: true });
+    throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
+  }
+  return groups;
+}
