@@ -141,7 +141,7 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
     return { records: agg!.records, skipped, groups };
   } finally {
     if (dead) await endStream(dead);
-    agg?.release();
+    await agg?.close();
     await rt.close();
   }
 }

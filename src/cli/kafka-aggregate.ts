@@ -224,7 +224,7 @@ export async function runKafkaAggregate(spec: AggregateSpec, options: KafkaAggre
     await sink?.close();
     await deadSink?.close();
     if (deadFile) await endStream(deadFile);
-    agg.release();
+    await agg.close();
     await rt.close();
   }
 }

@@ -337,6 +337,21 @@ export class DecodeJob {
     }
   }
 
+  /**
+   * Moves the input not yet decoded (a partial record at most, after a `done` run; more after a
+   * `full` one) and the line count to `next`, a job made with the same options, so decoding goes on
+   * there while this job's columns are still being consumed.
+   */
+  moveUnreadTo(next: DecodeJob): void {
+    this.checkLive();
+    next.checkLive();
+    if (next.pendingBytes !== 0) throw new Error('DecodeJob.moveUnreadTo: the next job still holds input');
+    next.nextLine = this.nextLine;
+    if (this.inEnd > this.inStart) next.write(this.arena.u8.subarray(this.inPtr + this.inStart, this.inPtr + this.inEnd));
+    this.inStart = 0;
+    this.inEnd = 0;
+  }
+
   /** Empties the output columns after the caller consumed them. */
   clearRecords(): void {
     this.checkLive();

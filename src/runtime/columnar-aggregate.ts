@@ -43,7 +43,11 @@ export interface ColumnarAggregateOptions {
 export class ColumnarAggregate {
   readonly state: ShardSet<ByteShardTable>;
   private readonly rt: KernelRuntime;
-  private readonly job: DecodeJob;
+  /** Two decode jobs: one decodes while the other's columns are folded into the state. */
+  private readonly jobs: readonly [DecodeJob, DecodeJob];
+  private job: DecodeJob;
+  /** The aggregation of the last full batch, still running while the next batch is decoded. */
+  private inflight: Promise<void> | undefined;
   private readonly mask: number;
   private readonly onBadRecord: (bad: BadRecord) => void;
   private batches = 0;
@@ -53,7 +57,8 @@ export class ColumnarAggregate {
     this.rt = rt;
     this.mask = aggMask(options.aggs);
     this.onBadRecord = options.onBadRecord;
-    this.job = new DecodeJob(rt.arena, options.decode);
+    this.jobs = [new DecodeJob(rt.arena, options.decode), new DecodeJob(rt.arena, options.decode)];
+    this.job = this.jobs[0];
     this.state = ShardSet.bytes(rt.arena, rt.k, options.shards ?? DEFAULT_SHARDS);
   }
 
@@ -64,7 +69,7 @@ export class ColumnarAggregate {
 
   /** Bad records seen so far. */
   get badRecords(): number {
-    return this.job.badRecordCount;
+    return this.jobs[0].badRecordCount + this.jobs[1].badRecordCount;
   }
 
   /** Line number of the next input byte. */
@@ -83,10 +88,33 @@ export class ColumnarAggregate {
     await this.drain(false);
   }
 
-  /** The input ended: decodes the last record and aggregates what is left. */
+  /** The input ended: decodes the last record and aggregates what is left; then the state is complete. */
   async finish(): Promise<void> {
     await this.drain(true);
-    await this.aggregateBatch();
+    await this.settleInflight();
+    await this.aggregateBatch(this.job);
+  }
+
+  /** Waits for the batch being aggregated, if any. */
+  private async settleInflight(): Promise<void> {
+    const pending = this.inflight;
+    this.inflight = undefined;
+    if (pending) await pending;
+  }
+
+  /**
+   * Hands the full batch of the current job to the pool and switches decoding to the other job: batch
+   * k is folded while batch k+1 is decoded. Batches are folded one after another, in input order.
+   */
+  private async rotate(): Promise<void> {
+    await this.settleInflight(); // the other job's columns are free again, and batches stay in order
+    const full = this.job;
+    const next = full === this.jobs[0] ? this.jobs[1] : this.jobs[0];
+    full.moveUnreadTo(next);
+    this.job = next;
+    const run = this.aggregateBatch(full);
+    run.catch(() => {}); // observed by settleInflight(); this keeps it from counting as unhandled meanwhile
+    this.inflight = run;
   }
 
   private async drain(final: boolean): Promise<void> {
@@ -97,7 +125,7 @@ export class ColumnarAggregate {
       for (const bad of this.job.takeBadRecords()) this.onBadRecord(bad);
       if (step === 'again') continue;
       if (step === 'full') {
-        await this.aggregateBatch();
+        await this.rotate();
         continue;
       }
       return;
@@ -109,15 +137,15 @@ export class ColumnarAggregate {
    * Each task reads the batch in input order and touches only its own shards, so no partition pass
    * is needed and no two tasks share a table.
    */
-  private async aggregateBatch(): Promise<void> {
-    const n = this.job.records;
+  private async aggregateBatch(job: DecodeJob): Promise<void> {
+    const n = job.records;
     if (n === 0) return;
     const stamp = ++this.batches;
     const input = {
-      keyOffs: this.job.keyOffsPtr,
-      keyBytes: this.job.keyBytesPtr,
-      hashes: this.job.hashesPtr,
-      values: this.job.valuesPtr,
+      keyOffs: job.keyOffsPtr,
+      keyBytes: job.keyBytesPtr,
+      hashes: job.hashesPtr,
+      values: job.valuesPtr,
       perm: 0,
     };
     const S = this.state.size;
@@ -145,7 +173,7 @@ export class ColumnarAggregate {
     }
     await Promise.all(runs);
     this.recordsIn += n;
-    this.job.clearRecords();
+    job.clearRecords();
   }
 
   /** Runs a shard-range task; when a table is full, grows it here on the host and resumes the task. */
@@ -158,9 +186,17 @@ export class ColumnarAggregate {
     }
   }
 
-  /** Frees the decode job and the state. */
+  /** Waits for any batch still being aggregated (its error, if any, is dropped), then frees everything. */
+  async close(): Promise<void> {
+    await this.settleInflight().catch(() => {});
+    this.release();
+  }
+
+  /** Frees the decode jobs and the state; only when no batch is in flight (after finish(), or close()). */
   release(): void {
-    this.job.release();
+    if (this.inflight) throw new Error('ColumnarAggregate.release while a batch is in flight: use close()');
+    this.jobs[0].release();
+    this.jobs[1].release();
     this.state.free();
   }
 }
