@@ -27,7 +27,7 @@
 // start UTF-8 sequences to validate), and the parser jumps from one set bit to the next with ctz. ASCII
 // text costs no validation; a non-ASCII sequence is checked where its lead byte is found.
 
-import { murmur2 } from "../hash";
+import { murmur2Range } from "../hash";
 import { BITS_INVALID, BITS_SLOW, parseDecimalBits } from "./number";
 import {
   BAD_EMPTY_VALUE, BAD_MISSING_KEY, BAD_MISSING_VALUE, BAD_NUMBER, BAD_QUOTE, BAD_UNTERMINATED_QUOTE,
@@ -430,7 +430,7 @@ export function csv_decode(job: usize): u32 {
       else copyBytes(dst, keyStart, <usize>keyLen);
       keyPos += keyLen;
       store<u32>(keyOffs + (<usize>(records + 1) << 2), keyPos);
-      if (hashes != 0) store<u32>(hashes + (<usize>records << 2), <u32>murmur2(dst, keyLen));
+      if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(dst, <usize>keyLen));
       if (values != 0) {
         if (bits == BITS_SLOW) {
           putSlow(slow, slowCount, records, <u32>(valStart - input), <u32>(valEnd - input));

@@ -21,7 +21,7 @@
 // Stops, line counting and the output layout are as in csv_decode (see decode_job.ts); every line is one
 // physical line, so a record's line is DJ_FIRST_LINE plus the LFs before it.
 
-import { murmur2 } from "../hash";
+import { murmur2Range } from "../hash";
 import { BITS_INVALID, BITS_SLOW, parseDecimalBits } from "./number";
 import {
   BAD_JSON, BAD_KEY_TYPE, BAD_MISSING_KEY, BAD_MISSING_VALUE, BAD_NOT_OBJECT, BAD_NUMBER, BAD_TOO_DEEP, BAD_UTF8,
@@ -664,7 +664,7 @@ export function json_decode(job: usize): u32 {
       else memory.copy(dst, kStart, <usize>keyLen);
       keyPos += keyLen;
       store<u32>(keyOffs + (<usize>(records + 1) << 2), keyPos);
-      if (hashes != 0) store<u32>(hashes + (<usize>records << 2), <u32>murmur2(dst, keyLen));
+      if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(dst, <usize>keyLen));
       if (values != 0) {
         if (bits == BITS_SLOW) {
           putSlow(slow, slowCount, records, <u32>(vStart - input), <u32>(vEnd - input));

@@ -1,6 +1,7 @@
 // `sluice aggregate`: reads a file or stdin in chunks, runs the columnar group-by, writes the CSV result.
 
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { IOError, OptionError } from '../errors.js';
 import { readCsvHeader, resolveCsvColumn } from '../codec/csv-header.js';
@@ -111,30 +112,53 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
             firstLine,
           };
 
-    const stream = inputStream(spec);
-    const opened = new Promise<void>((resolve, reject) => {
-      if (spec.input === '-') return resolve();
-      stream.once('open', () => resolve());
-      stream.once('error', (cause: NodeJS.ErrnoException) =>
-        reject(new IOError('ERR_INPUT', spec.input, `cannot read ${spec.input}: ${cause.code === 'ENOENT' ? 'no such file' : cause.message}`, { cause })),
-      );
-    });
-    await opened;
-    let chunks: AsyncIterable<Uint8Array> = stream as AsyncIterable<Uint8Array>;
-    if (spec.format === 'csv' && spec.header) {
-      chunks = withHeader(chunks, (columns, lines) => {
-        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1 + lines, columns), aggs: spec.aggs, onBadRecord });
-      });
-    } else {
-      agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord });
-    }
-    try {
-      for await (const chunk of chunks) await agg!.push(chunk);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code && !(err instanceof Error && 'retriable' in err)) {
-        throw new IOError('ERR_INPUT', spec.input, `cannot read ${source}: ${(err as Error).message}`, { cause: err });
+    const ioError = (cause: unknown): IOError =>
+      new IOError('ERR_INPUT', spec.input, `cannot read ${source}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message}`, { cause });
+    if (spec.input !== '-' && !(spec.format === 'csv' && spec.header)) {
+      // a file: read straight into the decoder's input region in the shared memory
+      let fh: FileHandle;
+      try {
+        fh = await open(spec.input, 'r');
+      } catch (cause) {
+        throw ioError(cause);
       }
-      throw err;
+      try {
+        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord });
+        const read = async (into: Uint8Array): Promise<number> => {
+          try {
+            return (await fh.read(into, 0, into.length, null)).bytesRead;
+          } catch (cause) {
+            throw ioError(cause);
+          }
+        };
+        while ((await agg.pushFrom(read, CHUNK_BYTES)) > 0) {
+          // each call reads one chunk, decodes it and folds every full batch
+        }
+      } finally {
+        await fh.close();
+      }
+    } else {
+      const stream = inputStream(spec);
+      const opened = new Promise<void>((resolve, reject) => {
+        if (spec.input === '-') return resolve();
+        stream.once('open', () => resolve());
+        stream.once('error', (cause: NodeJS.ErrnoException) => reject(ioError(cause)));
+      });
+      await opened;
+      let chunks: AsyncIterable<Uint8Array> = stream as AsyncIterable<Uint8Array>;
+      if (spec.format === 'csv' && spec.header) {
+        chunks = withHeader(chunks, (columns, lines) => {
+          agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1 + lines, columns), aggs: spec.aggs, onBadRecord });
+        });
+      } else {
+        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord });
+      }
+      try {
+        for await (const chunk of chunks) await agg!.push(chunk);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code && !(err instanceof Error && 'retriable' in err)) throw ioError(err);
+        throw err;
+      }
     }
     await agg!.finish();
     const groups = await writeCsvResult(agg!, spec);

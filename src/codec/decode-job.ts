@@ -231,26 +231,41 @@ export class DecodeJob {
 
   /** Appends input after the pending bytes, moving those to the front and growing the region when needed. */
   write(bytes: Uint8Array): void {
+    this.reserve(bytes.length).set(bytes);
+    this.commit(bytes.length);
+  }
+
+  /**
+   * Room for `bytes` more input after the pending bytes, as a view into the shared memory: a reader can
+   * fill it directly (no copy), then commit() what it wrote. The view is valid until the next call.
+   */
+  reserve(bytes: number): Uint8Array {
     this.checkLive();
     const pending = this.inEnd - this.inStart;
-    if (pending + bytes.length > this.inCap) {
-      const cap = Math.max(this.inCap * 2, pending + bytes.length);
+    if (pending + bytes > this.inCap) {
+      const cap = Math.max(this.inCap * 2, pending + bytes);
       const ptr = this.arena.alloc(cap);
       this.arena.u8.copyWithin(ptr, this.inPtr + this.inStart, this.inPtr + this.inEnd);
       this.arena.release(this.inPtr);
       this.inPtr = ptr;
       this.inCap = cap;
-    } else if (this.inStart > 0 && this.inEnd + bytes.length > this.inCap) {
+      this.inStart = 0;
+      this.inEnd = pending;
+    } else if (this.inEnd + bytes > this.inCap) {
       this.arena.u8.copyWithin(this.inPtr, this.inPtr + this.inStart, this.inPtr + this.inEnd);
-    } else {
-      this.arena.u8.set(bytes, this.inPtr + this.inEnd);
-      this.inEnd += bytes.length;
-      return;
+      this.inStart = 0;
+      this.inEnd = pending;
     }
-    this.inStart = 0;
-    this.inEnd = pending;
-    this.arena.u8.set(bytes, this.inPtr + this.inEnd);
-    this.inEnd += bytes.length;
+    return new Uint8Array(this.arena.memory.buffer, this.inPtr + this.inEnd, bytes);
+  }
+
+  /** Adds `bytes` written into the last reserve() view to the pending input. */
+  commit(bytes: number): void {
+    this.checkLive();
+    if (!Number.isInteger(bytes) || bytes < 0 || this.inEnd + bytes > this.inCap) {
+      throw new RangeError(`DecodeJob.commit: ${bytes} bytes do not fit the reserved input`);
+    }
+    this.inEnd += bytes;
   }
 
   /**

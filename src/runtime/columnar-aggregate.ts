@@ -88,6 +88,17 @@ export class ColumnarAggregate {
     await this.drain(false);
   }
 
+  /**
+   * Reads up to `bytes` straight into the shared memory with `read` (a file handle's read, say: no
+   * intermediate copy), then decodes and aggregates like push(). Returns the bytes read; 0 at the end.
+   */
+  async pushFrom(read: (into: Uint8Array) => Promise<number>, bytes: number): Promise<number> {
+    const n = await read(this.job.reserve(bytes));
+    this.job.commit(n);
+    if (n > 0) await this.drain(false);
+    return n;
+  }
+
   /** The input ended: decodes the last record and aggregates what is left; then the state is complete. */
   async finish(): Promise<void> {
     await this.drain(true);
