@@ -1,4 +1,4 @@
-// Kafka-compatible murmur2 (what keys are sharded by) and the 32-bit finaliser the u32 tables hash with.
+// Kafka-compatible murmur2 (what keys are sharded by) and the 32-bit finaliser u32 keys can be sharded by.
 
 // MurmurHash2, 32-bit, exactly as Kafka's org.apache.kafka.common.utils.Utils.murmur2
 // (https://github.com/apache/kafka/blob/trunk/clients/src/main/java/org/apache/kafka/common/utils/Utils.java)
@@ -67,7 +67,8 @@ export function hash_keys_murmur2(keyOffs: usize, keyBytes: usize, n: u32, outHa
 /**
  * A bijective 32-bit finaliser with full avalanche: "lowbias32" from Chris Wellons' hash-prospector
  * (https://github.com/skeeto/hash-prospector), bias 0.17 (lower than murmur3's fmix32). Two
- * multiplies: cheap enough to hash every numeric key, and good in the high bits the tables index by.
+ * multiplies: cheap enough to hash every numeric key, and good in the low bits shards are picked by. The
+ * u32 tables place keys by a Fibonacci remix of the key instead (table.ts), independent of this.
  */
 // @ts-ignore: decorator
 @inline export function mix32(x: u32): u32 {
@@ -79,7 +80,7 @@ export function hash_keys_murmur2(keyOffs: usize, keyBytes: usize, n: u32, outHa
   return x;
 }
 
-/** The u32 tables' hash of a key (mix32); JS sees it signed, `>>> 0` gives the unsigned value. */
+/** The hash of a u32 key for sharding (mix32); JS sees it signed, `>>> 0` gives the unsigned value. */
 export function hash_u32(x: u32): u32 {
   return mix32(x);
 }

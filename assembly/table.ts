@@ -23,7 +23,9 @@
 //   - Linear probing over a power-of-two capacity, at most 3/4 full. The start slot comes from the
 //     HIGH bits of a multiplicative remix (Knuth 6.4, "Fibonacci hashing"): within one shard every
 //     murmur2 is congruent mod S (shard = (h & 0x7fffffff) % S), so its low bits are anything but
-//     random there. u32 keys are first spread by mix32 (hash.ts), a full-avalanche finaliser.
+//     random there. u32 keys are placed by the same remix of the key itself: one multiply, and dense
+//     or arithmetic-progression keys (ids, the common case) land nearly collision-free (the three-
+//     distance theorem), which a full-avalanche finaliser would scatter at random instead.
 //   - Growth is the host's (src/state/shard-table.ts): a kernel never allocates. A new group is
 //     inserted only while count < groupCap, keyOffs[count] + keyLen <= arenaCap and
 //     (count + 1) * 4 <= cap * 3; otherwise the kernel stores `count`, returns the index j of the
@@ -38,7 +40,7 @@
 // collide (easy for murmur2) degrade a table to a linear scan of the colliding run. That is the price
 // of sharding by the very hash Kafka partitions by; results stay correct, only slower.
 
-import { murmur2Range, mix32 } from "./hash";
+import { murmur2Range } from "./hash";
 
 // @ts-ignore: decorator
 @inline export const BT_SLOTS: usize = 0;
@@ -100,10 +102,10 @@ import { murmur2Range, mix32 } from "./hash";
   return ((h * FIBONACCI) >>> shift) & mask;
 }
 
-/** Start slot of a u32 key. */
+/** Start slot of a u32 key: high bits of its Fibonacci remix, like byteSlot. */
 // @ts-ignore: decorator
 @inline export function u32Slot(key: u32, shift: u32, mask: u32): u32 {
-  return (mix32(key) >>> shift) & mask;
+  return ((key * FIBONACCI) >>> shift) & mask;
 }
 
 /**
@@ -112,6 +114,18 @@ import { murmur2Range, mix32 } from "./hash";
  */
 // @ts-ignore: decorator
 @inline export function bytesEqual(a: usize, b: usize, len: usize): bool {
+  if (len - 16 <= 48) {
+    // 16..64 bytes without a length-dependent branch: four 16-byte loads at 0, min(16, len-16),
+    // max(len-32, 0) and len-16 cover every byte and stay inside the range
+    const last = len - 16;
+    const b1 = min<usize>(16, last);
+    const b2 = len >= 32 ? len - 32 : 0;
+    const d = v128.or(
+      v128.or(v128.xor(v128.load(a), v128.load(b)), v128.xor(v128.load(a + b1), v128.load(b + b1))),
+      v128.or(v128.xor(v128.load(a + b2), v128.load(b + b2)), v128.xor(v128.load(a + last), v128.load(b + last))),
+    );
+    return !v128.any_true(d);
+  }
   if (len >= 16) {
     const last = len - 16;
     for (let i: usize = 0; i < last; i += 16) {
@@ -176,13 +190,14 @@ import { murmur2Range, mix32 } from "./hash";
   while (true) {
     const at = slots + (<usize>i << 3);
     const s = load<u64>(at);
+    // the hit first: an empty slot (0) matches only key 0, and then its id + 1 half is 0
+    if (<u32>s == key && s > 0xffffffff) return <u32>(s >>> 32) - 1;
     if (s == 0) {
       if (count >= limit) return NO_ROOM;
       store<u32>(keys + (<usize>count << 2), key);
       store<u64>(at, (<u64>(count + 1) << 32) | <u64>key);
       return count;
     }
-    if (<u32>s == key) return <u32>(s >>> 32) - 1;
     i = (i + 1) & mask;
   }
   return NO_ROOM; // unreachable

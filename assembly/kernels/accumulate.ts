@@ -16,7 +16,7 @@
 import {
   BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_SLOTS,
   NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SLOTS, NO_ROOM,
-  bytesFindOrInsert, maxGroupsFor, probedCap, recordAt, slotShift, u32FindOrInsert,
+  bytesFindOrInsert, maxGroupsFor, probedCap, recordAt, slotShift, u32FindOrInsert, u32Slot,
 } from "../table";
 import { murmur2Range, shardMagic, shardOf } from "../hash";
 
@@ -45,6 +45,13 @@ import { murmur2Range, shardMagic, shardOf } from "../hash";
 @inline const AGG_VALUES: u32 = AGG_SUM | AGG_MIN | AGG_MAX;
 // @ts-ignore: decorator
 @inline const AGG_ALL: u32 = AGG_COUNT | AGG_VALUES;
+
+/** How many records ahead the large-table loops touch a start slot. */
+// @ts-ignore: decorator
+@inline const AHEAD: u32 = 32;
+/** Slot capacity above which the slots outgrow L2 (2^16 slots = 512 KiB) and the loops touch ahead. */
+// @ts-ignore: decorator
+@inline const PREFETCH_CAP: u32 = 1 << 16;
 
 /** Folds value v into group g. With a constant `mask` (the dispatch below) the branches fold away. */
 // @ts-ignore: decorator
@@ -206,6 +213,94 @@ export function agg_u32(
   return to;
 }
 
+/** aggBytesShardsLoop for exactly one shard `s`: like aggU32OneShardLoop. */
+// @ts-ignore: decorator
+@inline function aggBytesOneShardLoop(
+  table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
+  values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64, route: bool,
+): u32 {
+  const cap = probedCap(load<u32>(table + BT_CAP));
+  const slots = <usize>load<u32>(table + BT_SLOTS);
+  const smask = cap - 1;
+  const shift = slotShift(cap);
+  const tKeyOffs = <usize>load<u32>(table + BT_KEY_OFFS);
+  const arena = <usize>load<u32>(table + BT_ARENA);
+  const arenaCap = load<u32>(table + BT_ARENA_CAP);
+  const tHashes = <usize>load<u32>(table + BT_HASHES);
+  const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+  const cnt = <usize>load<u32>(acc + AC_COUNT);
+  const sum = <usize>load<u32>(acc + AC_SUM);
+  const mn = <usize>load<u32>(acc + AC_MIN);
+  const mx = <usize>load<u32>(acc + AC_MAX);
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  let count = load<u32>(table + BT_COUNT);
+  let j = from;
+  if (route) {
+    // in blocks of 64, like aggU32OneShardLoop
+    while (j < to) {
+      const end = j + min<u32>(to - j, 64);
+      let bits: u64 = 0;
+      for (let q = j; q < end; q++) {
+        bits |= <u64>(shardOf(load<u32>(hashes + (<usize>q << 2)), shards, magic) == s) << <u64>(q - j);
+      }
+      while (bits != 0) {
+        const q = j + <u32>ctz(bits);
+        bits &= bits - 1;
+        const ko = keyOffs + (<usize>q << 2);
+        const ks = load<u32>(ko);
+        const ke = load<u32>(ko, 4);
+        assert(ke >= ks, "key offsets must be non-decreasing");
+        const g = bytesFindOrInsert(
+          slots, smask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit,
+          load<u32>(hashes + (<usize>q << 2)), keyBytes + ks, ke - ks,
+        );
+        if (g == NO_ROOM) {
+          store<u32>(table + BT_COUNT, count);
+          return q;
+        }
+        if (g == count) count++;
+        const v = mask & AGG_VALUES ? load<f64>(values + (<usize>q << 3)) : 0.0;
+        fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+      }
+      j = end;
+    }
+  } else {
+    for (; j < to; j++) {
+      const h = load<u32>(hashes + (<usize>j << 2));
+      const ko = keyOffs + (<usize>j << 2);
+      const ks = load<u32>(ko);
+      const ke = load<u32>(ko, 4);
+      assert(ke >= ks, "key offsets must be non-decreasing");
+      const g = bytesFindOrInsert(slots, smask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, keyBytes + ks, ke - ks);
+      if (g == NO_ROOM) break;
+      if (g == count) count++;
+      const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+      fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+    }
+  }
+  store<u32>(table + BT_COUNT, count);
+  return j;
+}
+
+/** Shard-range dispatch of agg_bytes_shards for one constant mask. */
+// @ts-ignore: decorator
+@inline function aggBytesShardsMask(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64,
+): u32 {
+  if (shardHi == shardLo + 1 && shardLo < shards) {
+    const table = <usize>load<u32>(tables + (<usize>shardLo << 2));
+    const acc = <usize>load<u32>(accs + (<usize>shardLo << 2));
+    if (load<u32>(table + BT_CAP) != 0) {
+      if (shards == 1) {
+        return aggBytesOneShardLoop(table, acc, 0, 1, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, false);
+      }
+      return aggBytesOneShardLoop(table, acc, shardLo, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, true);
+    }
+  }
+  return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic);
+}
+
 /**
  * agg_bytes over a set of shards without a partition pass: records j in [from, to), in input
  * order, each routed to shard s = (hashes[j] & 0x7fffffff) % shards, whose table and accumulator
@@ -223,10 +318,13 @@ export function agg_bytes_shards(
   if (values == 0) mask &= AGG_COUNT;
   const magic = shardMagic(shards);
   if (mask == AGG_COUNT) {
-    return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic);
+    return aggBytesShardsMask(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic);
+  }
+  if (mask == (AGG_COUNT | AGG_SUM)) {
+    return aggBytesShardsMask(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT | AGG_SUM, magic);
   }
   if (mask == AGG_ALL) {
-    return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_ALL, magic);
+    return aggBytesShardsMask(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_ALL, magic);
   }
   return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic);
 }
@@ -260,6 +358,108 @@ export function agg_bytes_shards(
   return to;
 }
 
+/**
+ * aggU32ShardsLoop when exactly one shard `s` is wanted (the common case: one worker per shard): its
+ * headers are read once, count is kept in a local and written back on exit, and with `route` false
+ * (shards == 1, every record is shard 0) no hash is read at all.
+ */
+// @ts-ignore: decorator
+@inline function aggU32OneShardLoop(
+  table: usize, acc: usize, s: u32, shards: u32, keys: usize, hashes: usize, values: usize,
+  from: u32, to: u32, stamp: u32, mask: u32, magic: u64, route: bool, prefetch: bool,
+): u32 {
+  const cap = probedCap(load<u32>(table + NT_CAP));
+  const slots = <usize>load<u32>(table + NT_SLOTS);
+  const smask = cap - 1;
+  const shift = slotShift(cap);
+  const tKeys = <usize>load<u32>(table + NT_KEYS);
+  const limit = min(min(load<u32>(table + NT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+  const cnt = <usize>load<u32>(acc + AC_COUNT);
+  const sum = <usize>load<u32>(acc + AC_SUM);
+  const mn = <usize>load<u32>(acc + AC_MIN);
+  const mx = <usize>load<u32>(acc + AC_MAX);
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  let count = load<u32>(table + NT_COUNT);
+  let j = from;
+  // Slots larger than the L2 cache: each record first touches the start slot of the record AHEAD
+  // positions on, so that slot's cache miss overlaps this record's work instead of stalling a probe
+  // branch. The touched word is folded into `seen`, which is only compared, so the load stays.
+  let seen: u32 = 0;
+  const ahead = prefetch && to - from > AHEAD ? to - AHEAD : from;
+  for (; j < ahead; j++) {
+    seen |= load<u32>(slots + (<usize>u32Slot(load<u32>(keys + ((<usize>j + AHEAD) << 2)), shift, smask) << 3));
+    if (route && shardOf(load<u32>(hashes + (<usize>j << 2)), shards, magic) != s) continue;
+    const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>j << 2)));
+    if (g == NO_ROOM) break;
+    if (g == count) count++;
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+  }
+  if (j < ahead) {
+    store<u32>(table + NT_COUNT, count);
+    return j;
+  }
+  if (route) {
+    // Blocks of 64 records: which ones are shard s is first gathered into a bit set without a
+    // branch, then only those are folded, in order (a per-record skip branch mispredicts about
+    // once every S records when shards interleave at random).
+    while (j < to) {
+      const end = j + min<u32>(to - j, 64);
+      let bits: u64 = 0;
+      for (let q = j; q < end; q++) {
+        bits |= <u64>(shardOf(load<u32>(hashes + (<usize>q << 2)), shards, magic) == s) << <u64>(q - j);
+      }
+      while (bits != 0) {
+        const q = j + <u32>ctz(bits);
+        bits &= bits - 1;
+        const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>q << 2)));
+        if (g == NO_ROOM) {
+          store<u32>(table + NT_COUNT, count);
+          return q;
+        }
+        if (g == count) count++;
+        const v = mask & AGG_VALUES ? load<f64>(values + (<usize>q << 3)) : 0.0;
+        fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+      }
+      j = end;
+    }
+  } else {
+    for (; j < to; j++) {
+      const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>j << 2)));
+      if (g == NO_ROOM) break;
+      if (g == count) count++;
+      const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+      fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+    }
+  }
+  store<u32>(table + NT_COUNT, count);
+  // a use of `seen` the optimiser cannot drop (it rewrites the value just stored)
+  if (seen == 1) store<u32>(table + NT_COUNT, count);
+  return j;
+}
+
+/** Shard-range dispatch of agg_u32_shards for one constant mask. */
+// @ts-ignore: decorator
+@inline function aggU32ShardsMask(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64,
+): u32 {
+  if (shardHi == shardLo + 1 && shardLo < shards) {
+    const table = <usize>load<u32>(tables + (<usize>shardLo << 2));
+    const acc = <usize>load<u32>(accs + (<usize>shardLo << 2));
+    if (load<u32>(table + NT_CAP) != 0) {
+      const big = load<u32>(table + NT_CAP) > PREFETCH_CAP;
+      if (shards == 1) {
+        if (big) return aggU32OneShardLoop(table, acc, 0, 1, keys, hashes, values, from, to, stamp, mask, magic, false, true);
+        return aggU32OneShardLoop(table, acc, 0, 1, keys, hashes, values, from, to, stamp, mask, magic, false, false);
+      }
+      if (big) return aggU32OneShardLoop(table, acc, shardLo, shards, keys, hashes, values, from, to, stamp, mask, magic, true, true);
+      return aggU32OneShardLoop(table, acc, shardLo, shards, keys, hashes, values, from, to, stamp, mask, magic, true, false);
+    }
+  }
+  return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, mask, magic);
+}
+
 /** agg_bytes_shards for u32 keys[j]; hashes[j] (any 32-bit hash of the key) picks the shard. */
 export function agg_u32_shards(
   tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize,
@@ -270,10 +470,13 @@ export function agg_u32_shards(
   if (values == 0) mask &= AGG_COUNT;
   const magic = shardMagic(shards);
   if (mask == AGG_COUNT) {
-    return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, AGG_COUNT, magic);
+    return aggU32ShardsMask(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, AGG_COUNT, magic);
+  }
+  if (mask == (AGG_COUNT | AGG_SUM)) {
+    return aggU32ShardsMask(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, AGG_COUNT | AGG_SUM, magic);
   }
   if (mask == AGG_ALL) {
-    return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, AGG_ALL, magic);
+    return aggU32ShardsMask(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, AGG_ALL, magic);
   }
   return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, mask, magic);
 }
