@@ -234,6 +234,37 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     );
   });
 
+  it('agg_u32_shards with one shard per task (the one-shard loop) fills each shard like the reference', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(skewed, value), { maxLength: 300 }), fc.integer({ min: 1, max: 7 }), mask, (rows, S, m) => {
+        const keys = rows.map((r) => r[0]);
+        const values = rows.map((r) => r[1]);
+        const n = keys.length;
+        const kp = putU32(t, keys);
+        const vp = putF64(t, values);
+        const hashes = keys.map((x) => t.k.hash_u32(x) >>> 0);
+        const hp = putU32(t, hashes);
+        const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
+        const input = { keys: kp, values: vp, perm: 0 };
+        // one task per shard, in reverse order, each growing its table whenever the kernel stops
+        for (let s = S - 1; s >= 0; s--) {
+          let j = 0;
+          while ((j = t.k.agg_u32_shards(set.tablePtrs, set.accPtrs, S, s, s + 1, kp, hp, vp, j, n, 4, m) >>> 0) < n) {
+            expect(set.growShardFor(input, hp, j)).toBe(s);
+          }
+        }
+        const { perm, starts } = stablePartition(hashes, S);
+        for (let s = 0; s < S; s++) {
+          const order = perm.slice(starts[s], starts[s + 1]);
+          expectGroups(set.tables[s]!, groupBy(0, (i) => keys[i]!, values, order), (g) => set.tables[s]!.key(g), m, 4);
+        }
+        set.free();
+        for (const r of [kp, vp, hp]) t.arena.release(r);
+      }),
+      { numRuns: build === 'debug' ? 100 : 30 },
+    );
+  });
+
   it('ShardSet aggregates a batch across S shards like the Map group-by, per shard in input order', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(byteKey, value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }), mask, (rows, S, m) => {
