@@ -14,7 +14,7 @@
 // one table while other tasks run on other shards is safe.
 
 import type { KernelRuntime } from '../runtime/pool.js';
-import type { AggregateTask } from '../runtime/tasks.js';
+import { aggregateRouted } from '../runtime/route.js';
 import { ShardSet, type ByteShardTable, type ByteKeyInput } from '../state/shard-table.js';
 import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../wasm/abi.js';
 import { PairColumnsBuilder, type PairColumns } from './columns.js';
@@ -82,48 +82,9 @@ export class WasmKeyedAccumulators implements KeyedAccumulators {
     }
   }
 
-  /** Partitions on the host, then one task per shard range on the pool, growing tables as they fill. */
+  /** One routed task per shard range on the pool, growing tables as they fill. */
   private async aggregateOnPool(input: ByteKeyInput, n: number, stamp: number): Promise<void> {
-    const { starts, perm } = this.set.partition(input.hashes, n);
-    const S = this.shards;
-    const ranges = Math.min(S, this.runtime.workers);
-    const tasks: Promise<void>[] = [];
-    for (let r = 0; r < ranges; r++) {
-      const shardLo = Math.floor((r * S) / ranges);
-      const shardHi = Math.floor(((r + 1) * S) / ranges);
-      tasks.push(this.runRange(input, starts, perm, shardLo, shardHi, stamp));
-    }
-    await Promise.all(tasks);
-  }
-
-  private async runRange(
-    input: ByteKeyInput, starts: number, perm: number, shardLo: number, shardHi: number, stamp: number,
-  ): Promise<void> {
-    const task: AggregateTask = {
-      kind: 'aggregate',
-      tables: this.set.tablePtrs,
-      accs: this.set.accPtrs,
-      shardLo,
-      shardHi,
-      keyOffs: input.keyOffs,
-      keyBytes: input.keyBytes,
-      hashes: input.hashes,
-      values: input.values,
-      starts,
-      perm,
-      stamp,
-      mask: MASK[this.agg],
-      resumeShard: -1,
-      resumeJ: 0,
-    };
-    for (;;) {
-      const result = await this.runtime.run(task);
-      if (result.done) return;
-      this.set.tables[result.shard]!.growFor({ ...input, perm }, result.j);
-      task.shardLo = result.shard;
-      task.resumeShard = result.shard;
-      task.resumeJ = result.j;
-    }
+    await aggregateRouted(this.runtime, this.set, input, n, stamp, MASK[this.agg]);
   }
 
   async read(which: 'all' | 'changed', stamp: number): Promise<PairColumns> {

@@ -12,11 +12,11 @@
 
 import { BadRecordError } from '../errors.js';
 import { DecodeJob, type BadRecord, type DecodeJobOptions } from '../codec/decode-job.js';
-import { ShardSet, type ByteKeyInput, type ByteShardTable } from '../state/shard-table.js';
+import { ShardSet, type ByteShardTable } from '../state/shard-table.js';
 import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../wasm/abi.js';
 import type { AggName } from '../plan/aggregate-spec.js';
 import type { KernelRuntime } from './pool.js';
-import type { RouteTask } from './tasks.js';
+import { aggregateRouted } from './route.js';
 
 /** Shards of the keyed state: more than workers, so ranges balance; fixed, so results never depend on workers. */
 export const DEFAULT_SHARDS = 16;
@@ -143,58 +143,15 @@ export class ColumnarAggregate {
     }
   }
 
-  /**
-   * Folds the decoded records into the shard tables: one routed task per shard range, in parallel.
-   * Each task reads the batch in input order and touches only its own shards, so no partition pass
-   * is needed and no two tasks share a table.
-   */
+  /** Folds a decode job's records into the shard tables (see aggregateRouted), then empties its columns. */
   private async aggregateBatch(job: DecodeJob): Promise<void> {
     const n = job.records;
     if (n === 0) return;
     const stamp = ++this.batches;
-    const input = {
-      keyOffs: job.keyOffsPtr,
-      keyBytes: job.keyBytesPtr,
-      hashes: job.hashesPtr,
-      values: job.valuesPtr,
-      perm: 0,
-    };
-    const S = this.state.size;
-    const ranges = Math.max(1, Math.min(this.rt.workers, S));
-    const runs: Array<Promise<void>> = [];
-    for (let r = 0; r < ranges; r++) {
-      runs.push(
-        this.runRange({
-          kind: 'route',
-          tables: this.state.tablePtrs,
-          accs: this.state.accPtrs,
-          shards: S,
-          shardLo: Math.floor((r * S) / ranges),
-          shardHi: Math.floor(((r + 1) * S) / ranges),
-          keyOffs: input.keyOffs,
-          keyBytes: input.keyBytes,
-          hashes: input.hashes,
-          values: input.values,
-          from: 0,
-          to: n,
-          stamp,
-          mask: this.mask,
-        }, input),
-      );
-    }
-    await Promise.all(runs);
+    const input = { keyOffs: job.keyOffsPtr, keyBytes: job.keyBytesPtr, hashes: job.hashesPtr, values: job.valuesPtr, perm: 0 };
+    await aggregateRouted(this.rt, this.state, input, n, stamp, this.mask);
     this.recordsIn += n;
     job.clearRecords();
-  }
-
-  /** Runs a shard-range task; when a table is full, grows it here on the host and resumes the task. */
-  private async runRange(task: RouteTask, input: ByteKeyInput): Promise<void> {
-    for (;;) {
-      const res = await this.rt.run(task);
-      if (res.done) return;
-      this.state.growShardFor(input, input.hashes, res.j);
-      task = { ...task, from: res.j };
-    }
   }
 
   /** Waits for any batch still being aggregated (its error, if any, is dropped), then frees everything. */

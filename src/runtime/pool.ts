@@ -75,7 +75,7 @@ export class KernelRuntime {
   /** Runs one task on a worker (or inline). Rejects with a SluiceError naming the task on failure. */
   async run(task: KernelTask): Promise<TaskResult> {
     if (this.closed) throw new SluiceError('ERR_STOPPED', 'the kernel runtime is closed');
-    if (!this.pool) return runTask(this.k, this.arena.memory, task);
+    if (!this.pool) return runTask(this.k, task);
     try {
       return (await this.pool.run(task)) as TaskResult;
     } catch (cause) {

@@ -22,5 +22,5 @@ try {
 
 export default function run(task: KernelTask): TaskResult {
   if (!kernels) throw startError ?? new Error('the worker has no kernels');
-  return runTask(kernels, init.memory, task);
+  return runTask(kernels, task);
 }
