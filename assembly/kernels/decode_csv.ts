@@ -12,10 +12,11 @@
 //   - a blank line (no bytes before its terminator) is not a record: it is skipped, and only counted as a line.
 //
 // Per good record: the key field's text (quotes removed, "" unescaped, otherwise byte for byte; empty is a
-// valid key), murmur2 of it, and the value field parsed as a decimal literal (number.ts). A record is bad,
+// valid key; with DJ_KEY_COL = NO_KEY_COLUMN the record has no key field and its key is empty), murmur2 of
+// it, and the value field parsed as a decimal literal (number.ts). A record is bad,
 // and only reported as an ErrorEntry, for the first of these that applies, in this order:
 //   BadQuote | UnterminatedQuote (whichever comes first in the record), BadUtf8 (anywhere in the record),
-//   MissingKey, MissingValue (the record has too few fields), EmptyValue, BadNumber.
+//   MissingKey (not with NO_KEY_COLUMN), MissingValue (the record has too few fields), EmptyValue, BadNumber.
 // A quoted value is parsed from its content; one that holds a "" escape is BadNumber.
 //
 // Lines: every LF counts, those inside quoted fields too; an error's line is the line of the record's first
@@ -34,7 +35,7 @@ import {
   BAD_UTF8, CR, DJ_CONSUMED, DJ_DELIM, DJ_ERROR_COUNT, DJ_ERRORS, DJ_FINAL, DJ_FIRST_LINE, DJ_HASHES, DJ_IN,
   DJ_IN_LEN, DJ_KEY_BYTES, DJ_KEY_BYTES_CAP, DJ_KEY_COL, DJ_KEY_OFFS, DJ_LINES, DJ_MAX_ERRORS,
   DJ_MAX_RECORDS, DJ_MAX_SLOW, DJ_RECORDS, DJ_SLOW, DJ_SLOW_COUNT, DJ_STATUS, DJ_VAL_COL, DJ_VALUES, LF,
-  QUOTE, STATUS_DONE, STATUS_ERRORS_FULL, STATUS_KEY_BYTES_FULL, STATUS_RECORDS_FULL, STATUS_SLOW_FULL,
+  NO_KEY_COLUMN, QUOTE, STATUS_DONE, STATUS_ERRORS_FULL, STATUS_KEY_BYTES_FULL, STATUS_RECORDS_FULL, STATUS_SLOW_FULL,
   putError, putSlow, utf8Sequence,
 } from "./decode_job";
 
@@ -379,7 +380,7 @@ export function csv_decode(job: usize): u32 {
 
     let bad = reason;
     if (bad == 0 && badUtf8) bad = BAD_UTF8;
-    if (bad == 0 && !keyFound) bad = BAD_MISSING_KEY;
+    if (bad == 0 && !keyFound && keyCol != NO_KEY_COLUMN) bad = BAD_MISSING_KEY; // no key field: the empty key
     let bits: u64 = 0;
     if (bad == 0 && valCol >= 0) {
       if (!valFound) {

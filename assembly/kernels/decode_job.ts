@@ -1,7 +1,9 @@
 // The decode job struct shared by csv_decode and json_decode, and the helpers both decoders use.
 //
 // Field offsets mirror src/wasm/abi.ts (DJ_*, DecodeStatus, BadReason, ErrorEntry, SlowEntry); change
-// both sides together and bump ABI_VERSION. The outputs are appended to: a run starts at the
+// both sides together and bump ABI_VERSION. A job may say its records have no key field (DJ_KEY_COL =
+// NO_KEY_COLUMN for csv, DJ_KEY_PATH = 0 for json): every good record then gets the empty key, and the
+// host supplies the real keys from elsewhere (a Kafka message's key). The outputs are appended to: a run starts at the
 // DJ_RECORDS / DJ_ERROR_COUNT / DJ_SLOW_COUNT already there (0 for a fresh batch) and at key byte
 // keyOffs[records], so the host can grow a full output, or drain the errors, and run the job again.
 
@@ -17,6 +19,9 @@
 @inline export const DJ_KEY_COL: usize = 16;
 // @ts-ignore: decorator
 @inline export const DJ_VAL_COL: usize = 20;
+/** DJ_KEY_COL value of a csv job whose records have no key field. */
+// @ts-ignore: decorator
+@inline export const NO_KEY_COLUMN: u32 = 0xFFFFFFFF;
 // @ts-ignore: decorator
 @inline export const DJ_KEY_PATH: usize = 24;
 // @ts-ignore: decorator

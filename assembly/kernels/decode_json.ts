@@ -12,11 +12,12 @@
 //   key:   a string -> its decoded text as UTF-8 (\uXXXX, surrogate pairs -> 4 bytes); an unpaired surrogate
 //          escape has no UTF-8 form, so the line is BadUtf8. A number -> its JSON text exactly; true/false ->
 //          their text. null, an object or an array -> BadKeyType.
+//          DJ_KEY_PATH = 0: the records have no key field; every good line gets the empty key.
 //   value: a number -> the correctly rounded double (number.ts); a string whose raw content, without
 //          escapes, is a decimal literal -> that number. Anything else -> BadNumber.
 // A line is bad for the first of these that applies, in this order: BadUtf8 (invalid UTF-8 anywhere),
 // BadJson | TooDeep (whichever the left-to-right scan meets first), NotObject, MissingKey, BadKeyType,
-// BadUtf8 (unpaired surrogate in the key), MissingValue, BadNumber.
+// BadUtf8 (unpaired surrogate in the key) (these three only with a key path), MissingValue, BadNumber.
 //
 // Stops, line counting and the output layout are as in csv_decode (see decode_job.ts); every line is one
 // physical line, so a record's line is DJ_FIRST_LINE plus the LFs before it.
@@ -325,6 +326,7 @@ export function json_decode(job: usize): u32 {
   const firstLine = load<u32>(job, DJ_FIRST_LINE);
   const kPath = <usize>load<u32>(job, DJ_KEY_PATH);
   const kPathEnd = kPath + <usize>load<u32>(job, DJ_KEY_PATH_LEN);
+  const hasKey = kPath != 0; // 0: no key field (the path below is then empty and its matches are ignored)
   const hasValue = load<u32>(job, DJ_VAL_PATH) != 0;
   const vPath = <usize>load<u32>(job, DJ_VAL_PATH);
   const vPathEnd = vPath + <usize>load<u32>(job, DJ_VAL_PATH_LEN);
@@ -615,7 +617,9 @@ export function json_decode(job: usize): u32 {
     let bits: u64 = 0;
     if (bad == 0 && !topIsObject) bad = BAD_NOT_OBJECT;
     if (bad == 0) {
-      if (kKind == K_MISSING) {
+      if (!hasKey) {
+        kEscaped = false; // the empty key
+      } else if (kKind == K_MISSING) {
         bad = BAD_MISSING_KEY;
       } else if (kKind == K_OTHER) {
         bad = BAD_KEY_TYPE;

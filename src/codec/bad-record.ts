@@ -8,8 +8,8 @@
 import { readCsvRecord } from './csv-header.js';
 
 export type BadRecordContext =
-  | { format: 'csv'; keyColumn: number; valueColumn: number; delimiter: number; columnNames?: readonly string[] | undefined }
-  | { format: 'jsonl'; keyPath: string; valuePath: string | undefined; maxDepth: number };
+  | { format: 'csv'; keyColumn: number | null; valueColumn: number; delimiter: number; columnNames?: readonly string[] | undefined }
+  | { format: 'jsonl'; keyPath: string | null; valuePath: string | undefined; maxDepth: number };
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const MAX_SHOWN = 40;
@@ -64,7 +64,7 @@ function describeCsv(ctx: Extract<BadRecordContext, { format: 'csv' }>, code: st
     case 'UnterminatedQuote':
       return `the quoted field in ${csvColumn(ctx, rec.quoteError?.column ?? 0)} is not closed before the end of the input`;
     case 'MissingKey':
-      return `${csvColumn(ctx, ctx.keyColumn)} is missing (${columns})`;
+      return `${csvColumn(ctx, ctx.keyColumn ?? -1)} is missing (${columns})`;
     case 'MissingValue':
       return `${csvColumn(ctx, ctx.valueColumn)} is missing (${columns})`;
     case 'EmptyValue':
@@ -119,7 +119,7 @@ function describeJsonl(ctx: Extract<BadRecordContext, { format: 'jsonl' }>, code
     case 'MissingValue':
       return `field ${value} is missing`;
     case 'BadKeyType': {
-      const v = atPath(JSON.parse(utf8.decode(raw)), ctx.keyPath);
+      const v = atPath(JSON.parse(utf8.decode(raw)), ctx.keyPath ?? '');
       return `field ${key} is ${jsonType(v)}: a key must be a string, a number or a boolean`;
     }
     case 'BadNumber': {

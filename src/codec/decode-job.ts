@@ -23,7 +23,7 @@ import {
   BadReason, DecodeStatus, DJ_CONSUMED, DJ_DELIM, DJ_ERROR_COUNT, DJ_ERRORS, DJ_FINAL, DJ_FIRST_LINE, DJ_HASHES,
   DJ_IN, DJ_IN_LEN, DJ_KEY_BYTES, DJ_KEY_BYTES_CAP, DJ_KEY_COL, DJ_KEY_OFFS, DJ_KEY_PATH, DJ_KEY_PATH_LEN,
   DJ_LINES, DJ_MAX_ERRORS, DJ_MAX_RECORDS, DJ_MAX_SLOW, DJ_RECORDS, DJ_SCRATCH, DJ_SCRATCH_LEN, DJ_SIZE,
-  DJ_SLOW, DJ_SLOW_COUNT, DJ_STATUS, DJ_VAL_COL, DJ_VAL_PATH, DJ_VAL_PATH_LEN, DJ_VALUES, ERROR_ENTRY_SIZE,
+  DJ_NO_KEY_COLUMN, DJ_SLOW, DJ_SLOW_COUNT, DJ_STATUS, DJ_VAL_COL, DJ_VAL_PATH, DJ_VAL_PATH_LEN, DJ_VALUES, ERROR_ENTRY_SIZE,
   SLOW_ENTRY_SIZE, type KernelExports,
 } from '../wasm/abi.js';
 import { describeBadRecord, type BadRecordContext } from './bad-record.js';
@@ -64,8 +64,8 @@ interface CommonOptions {
 
 export interface CsvDecodeOptions extends CommonOptions {
   format: 'csv';
-  /** 0-based key column. */
-  keyColumn: number;
+  /** 0-based key column; null: the records have no key field, every key is empty (the caller supplies keys). */
+  keyColumn: number | null;
   /** 0-based value column; omit when only counting. */
   valueColumn?: number;
   /** One ASCII character other than '"', CR and LF. Default ','. */
@@ -76,8 +76,8 @@ export interface CsvDecodeOptions extends CommonOptions {
 
 export interface JsonlDecodeOptions extends CommonOptions {
   format: 'jsonl';
-  /** Dotted path of the key field (`m.k` = field k of object m). */
-  keyPath: string;
+  /** Dotted path of the key field (`m.k` = field k of object m); null: no key field, every key is empty. */
+  keyPath: string | null;
   /** Dotted path of the value field; omit when only counting. */
   valuePath?: string;
   /** Deepest nesting of objects and arrays a line may have (TooDeep beyond). Default 1024. */
@@ -173,7 +173,7 @@ export class DecodeJob {
     u32[j + DJ_MAX_SLOW / 4] = maxSlow;
 
     if (options.format === 'csv') {
-      const keyColumn = positiveInt(options.keyColumn, 'keyColumn', 0);
+      const keyColumn = options.keyColumn === null ? null : positiveInt(options.keyColumn, 'keyColumn', 0);
       const valueColumn = options.valueColumn === undefined ? -1 : positiveInt(options.valueColumn, 'valueColumn', 0);
       let delimiter: number;
       try {
@@ -181,25 +181,25 @@ export class DecodeJob {
       } catch (err) {
         throw new RangeError((err as OptionError).message.replace('the CSV delimiter', 'options.delimiter'));
       }
-      u32[j + DJ_KEY_COL / 4] = keyColumn;
+      u32[j + DJ_KEY_COL / 4] = keyColumn ?? DJ_NO_KEY_COLUMN;
       i32[j + DJ_VAL_COL / 4] = valueColumn;
       u32[j + DJ_DELIM / 4] = delimiter;
       this.context = { format: 'csv', keyColumn, valueColumn, delimiter, columnNames: options.columnNames };
     } else {
-      if (typeof options.keyPath !== 'string' || options.keyPath === '') {
-        throw new RangeError('options.keyPath must be a non-empty dotted field path');
+      if (options.keyPath !== null && (typeof options.keyPath !== 'string' || options.keyPath === '')) {
+        throw new RangeError('options.keyPath must be a non-empty dotted field path, or null for no key field');
       }
       if (options.valuePath !== undefined && (typeof options.valuePath !== 'string' || options.valuePath === '')) {
         throw new RangeError('options.valuePath must be a non-empty dotted field path when given');
       }
       const maxDepth = positiveInt(options.maxDepth ?? 1024, 'maxDepth');
-      const key = utf8.encode(options.keyPath);
+      const key = utf8.encode(options.keyPath ?? '');
       const value = utf8.encode(options.valuePath ?? '');
       this.pathPtr = arena.alloc(key.length + value.length + 1);
       this.scratchPtr = arena.alloc(maxDepth);
       arena.u8.set(key, this.pathPtr);
       arena.u8.set(value, this.pathPtr + key.length);
-      u32[j + DJ_KEY_PATH / 4] = this.pathPtr;
+      u32[j + DJ_KEY_PATH / 4] = options.keyPath === null ? 0 : this.pathPtr;
       u32[j + DJ_KEY_PATH_LEN / 4] = key.length;
       u32[j + DJ_VAL_PATH / 4] = options.valuePath === undefined ? 0 : this.pathPtr + key.length;
       u32[j + DJ_VAL_PATH_LEN / 4] = value.length;

@@ -68,9 +68,11 @@ export const DJ_IN = 0; // ptr: input bytes
 export const DJ_IN_LEN = 4;
 export const DJ_FINAL = 8; // 1: the input ends here, so a last record without a newline is complete
 export const DJ_FIRST_LINE = 12; // 1-based physical line number of the first input byte
-export const DJ_KEY_COL = 16; // csv: 0-based key column
+export const DJ_KEY_COL = 16; // csv: 0-based key column, DJ_NO_KEY_COLUMN = no key field (every key empty)
+/** DJ_KEY_COL of a csv job whose records have no key field: the host supplies the keys (a Kafka message's key). */
+export const DJ_NO_KEY_COLUMN = 0xffffffff;
 export const DJ_VAL_COL = 20; // csv: 0-based value column, -1 = no value
-export const DJ_KEY_PATH = 24; // json: ptr to the dotted key path (UTF-8)
+export const DJ_KEY_PATH = 24; // json: ptr to the dotted key path (UTF-8), 0 = no key field (every key empty)
 export const DJ_KEY_PATH_LEN = 28;
 export const DJ_VAL_PATH = 32; // json: ptr to the dotted value path, 0 = no value
 export const DJ_VAL_PATH_LEN = 36;

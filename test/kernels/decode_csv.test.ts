@@ -118,7 +118,8 @@ const capacities = fc.record({
   maxSlow: fc.oneof(fc.integer({ min: 1, max: 2 }), fc.constant(64)),
   inputBytes: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constant(1 << 16)),
 });
-const columns = fc.constantFrom<[number, number]>([0, 1], [0, 1], [1, 2], [0, -1], [2, 0], [1, 1]);
+// null: no key field (the records of a Kafka message-key job)
+const columns = fc.constantFrom<[number | null, number]>([0, 1], [0, 1], [1, 2], [0, -1], [2, 0], [1, 1], [null, 1], [null, -1]);
 
 // ---- tests ------------------------------------------------------------------------------------------
 
@@ -127,7 +128,7 @@ for (const build of ['debug', 'release'] as const) {
     const t = loadTestKernels(build);
     const hashesReal = murmur2IsReal(t);
 
-    function check(input: Uint8Array, cols: [number, number], caps: Partial<CsvDecodeOptions>, cuts: number[] = [], delimiter = ','): void {
+    function check(input: Uint8Array, cols: [number | null, number], caps: Partial<CsvDecodeOptions>, cuts: number[] = [], delimiter = ','): void {
       const opts: CsvDecodeOptions = { format: 'csv', keyColumn: cols[0], valueColumn: cols[1] < 0 ? undefined : cols[1], maxRecords: 4096, delimiter, ...caps };
       const got = decodeChunks(t, opts, splitAt(input, cuts));
       const ref = decodeCsvReference(input, { keyColumn: cols[0], valueColumn: cols[1], delimiter: delimiter.charCodeAt(0) });
@@ -151,6 +152,21 @@ for (const build of ['debug', 'release'] as const) {
         [13, BadReason.BadQuote, 'text after the closing quote of column 0'],
       ]);
       check(input, [0, 1], {});
+    });
+
+    it('without a key column, gives every good record the empty key and never MissingKey', () => {
+      const input = bytesOf('7\n"2",x\n\n,\nabc\n"open');
+      const got = decodeChunks(t, { format: 'csv', keyColumn: null, valueColumn: 0, maxRecords: 10 }, [input]);
+      expect(got.records.map((r) => [r.key.length, r.value])).toEqual([[0, 7], [0, 2]]);
+      expect(got.errors.map((e) => [e.line, e.reason])).toEqual([
+        [4, BadReason.EmptyValue],
+        [5, BadReason.BadNumber],
+        [6, BadReason.UnterminatedQuote],
+      ]);
+      if (hashesReal) for (const r of got.records) expect(r.hash).toBe(murmur2(new Uint8Array(0)));
+      const counted = decodeChunks(t, { format: 'csv', keyColumn: null, maxRecords: 10 }, [bytesOf('a\n\nb,c\n')]);
+      expect(counted.records).toHaveLength(2);
+      check(input, [null, 0], {});
     });
 
     it('reports invalid UTF-8 and quoting errors with their position', () => {

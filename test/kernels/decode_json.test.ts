@@ -108,7 +108,10 @@ const jsonlInput = fc
     });
     return Uint8Array.from(parts);
   });
-const paths = fc.constantFrom<[string, string | undefined]>(['k', 'v'], ['k', 'v'], ['m.k', 'm.v'], ['k', undefined], ['v', 'k'], ['m.m.k', 'b'], ['a.b', 'x']);
+// null: no key field (the records of a Kafka message-key job)
+const paths = fc.constantFrom<[string | null, string | undefined]>(
+  ['k', 'v'], ['k', 'v'], ['m.k', 'm.v'], ['k', undefined], ['v', 'k'], ['m.m.k', 'b'], ['a.b', 'x'], [null, 'v'], [null, undefined],
+);
 const capacities = fc.record({
   maxRecords: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(4096)),
   keyBytes: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.constant(1 << 16)),
@@ -122,7 +125,7 @@ for (const build of ['debug', 'release'] as const) {
     const t = loadTestKernels(build);
     const hashesReal = murmur2IsReal(t);
 
-    function check(input: Uint8Array, [keyPath, valuePath]: [string, string | undefined], caps: Partial<JsonlDecodeOptions>, cuts: number[] = []): void {
+    function check(input: Uint8Array, [keyPath, valuePath]: [string | null, string | undefined], caps: Partial<JsonlDecodeOptions>, cuts: number[] = []): void {
       const opts: JsonlDecodeOptions = { format: 'jsonl', keyPath, valuePath, maxRecords: 4096, ...caps };
       const got = decodeChunks(t, opts, splitAt(input, cuts));
       const ref = decodeJsonlReference(input, { keyPath, valuePath, maxDepth: opts.maxDepth ?? 1024 });
@@ -172,6 +175,19 @@ for (const build of ['debug', 'release'] as const) {
         [3, BadReason.TooDeep, 'JSON nested deeper than 3 levels'],
         [4, BadReason.MissingKey, 'field "m.k" is missing'],
       ]);
+    });
+
+    it('without a key path, gives every good line the empty key and never a key error', () => {
+      const text = ['{"v":1}', '{"k":null,"v":2}', '{"":{"x":"\\u0041"},"v":3}', '{"k":1}', '[1]', '{"v":"x"}'].join('\n');
+      const got = decodeChunks(t, { format: 'jsonl', keyPath: null, valuePath: 'v', maxRecords: 10 }, [enc.encode(text)]);
+      expect(got.records.map((r) => [r.key.length, r.value])).toEqual([[0, 1], [0, 2], [0, 3]]);
+      expect(got.errors.map((e) => [e.line, e.reason])).toEqual([
+        [4, BadReason.MissingValue],
+        [5, BadReason.NotObject],
+        [6, BadReason.BadNumber],
+      ]);
+      check(enc.encode(text), [null, 'v'], {});
+      check(enc.encode(text), [null, undefined], {});
     });
 
     it('agrees with the reference on random and hostile lines, chunked anywhere, with tiny outputs', () => {

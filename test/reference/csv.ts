@@ -1,7 +1,8 @@
 // Plain TypeScript reference of csv_decode: the same contract, written for clarity rather than speed.
 //
 // A record-at-a-time RFC 4180 reader over the bytes, then the checks in the contract's order: quoting
-// (BadQuote / UnterminatedQuote, the first one met), invalid UTF-8 (TextDecoder fatal), MissingKey,
+// (BadQuote / UnterminatedQuote, the first one met), invalid UTF-8 (TextDecoder fatal), MissingKey (unless
+// there is no key column: then every key is empty),
 // MissingValue, EmptyValue, BadNumber (a regex for the decimal grammar, then Number()).
 
 import { BadReason } from '../../src/wasm/abi.js';
@@ -14,7 +15,8 @@ const CR = 0x0d;
 export const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 export interface RefCsvOptions {
-  keyColumn: number;
+  /** null: the records have no key field, every key is empty. */
+  keyColumn: number | null;
   /** -1: no value column. */
   valueColumn: number;
   delimiter?: number;
@@ -156,7 +158,7 @@ export function decodeCsvReference(input: Uint8Array, o: RefCsvOptions): RefResu
     if (rec.end === start) continue; // blank line
     let reason = rec.quoteReason;
     if (reason === 0 && !validUtf8(input.subarray(start, rec.end))) reason = BadReason.BadUtf8;
-    if (reason === 0 && rec.fields.length <= o.keyColumn) reason = BadReason.MissingKey;
+    if (reason === 0 && o.keyColumn !== null && rec.fields.length <= o.keyColumn) reason = BadReason.MissingKey;
     let value = 0;
     if (reason === 0 && o.valueColumn >= 0) {
       const f = rec.fields[o.valueColumn];
@@ -167,7 +169,7 @@ export function decodeCsvReference(input: Uint8Array, o: RefCsvOptions): RefResu
       else value = Number(text);
     }
     if (reason !== 0) errors.push({ line, reason, start, end: rec.end });
-    else records.push({ key: Uint8Array.from(rec.fields[o.keyColumn]!.bytes), value });
+    else records.push({ key: o.keyColumn === null ? new Uint8Array(0) : Uint8Array.from(rec.fields[o.keyColumn]!.bytes), value });
   }
   return { records, errors, consumed: pos, lines };
 }

@@ -11,7 +11,8 @@ import { BadReason } from '../../src/wasm/abi.js';
 import { DECIMAL, type RefRecord, type RefError, type RefResult } from './csv.js';
 
 export interface RefJsonlOptions {
-  keyPath: string;
+  /** null: the records have no key field, every key is empty. */
+  keyPath: string | null;
   valuePath?: string | undefined;
   maxDepth: number;
   /** false: stop before a last line without LF. */
@@ -112,14 +113,14 @@ function judge(raw: Uint8Array, o: RefJsonlOptions, records: RefRecord[]): numbe
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return BadReason.NotObject;
   const tagged: unknown = JSON.parse(tagRawTokens(text));
 
-  const k = lookup(parsed, o.keyPath);
+  const k = o.keyPath === null ? '' : lookup(parsed, o.keyPath);
   let key: Uint8Array;
   if (k === MISSING) return BadReason.MissingKey;
   if (typeof k === 'string') {
     if (!k.isWellFormed()) return BadReason.BadUtf8;
     key = enc.encode(k);
   } else if (typeof k === 'number') {
-    key = enc.encode((lookup(tagged, o.keyPath) as string).slice(1));
+    key = enc.encode((lookup(tagged, o.keyPath!) as string).slice(1));
   } else if (typeof k === 'boolean') {
     key = enc.encode(String(k));
   } else return BadReason.BadKeyType;
