@@ -89,3 +89,43 @@ export class IOError extends SluiceError {
     this.path = path;
   }
 }
+
+/**
+ * A transaction of a Kafka job was refused because another instance initialised its transactional id:
+ * the partitions it wrote for have a new owner (or are being restored again). Nothing of it is visible.
+ */
+export class ProducerFencedError extends SluiceError {
+  readonly transactionalId: string;
+  /** The input partition the id belongs to, or 'all'. */
+  readonly scope: number | 'all';
+  constructor(transactionalId: string, scope: number | 'all', why: string, cause?: unknown) {
+    super('ERR_KAFKA', `the producer of transactional id ${transactionalId} was fenced: ${why}`, { cause });
+    this.transactionalId = transactionalId;
+    this.scope = scope;
+  }
+}
+
+/**
+ * A record of a Kafka topic whose grouping key belongs to another partition than the one it was read
+ * from, met by a member that owns only some partitions: the topic is not partitioned by the key.
+ */
+export class CoPartitionError extends SluiceError {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** The partition the key belongs to: (murmur2(key) & 0x7fffffff) % partitions. */
+  readonly keyPartition: number;
+  constructor(topic: string, partition: number, offset: string, keyPartition: number, partitions: number, groupId: string) {
+    super(
+      'ERR_KAFKA',
+      `the record at offset ${offset} of partition ${partition} of Kafka topic ${topic} has a grouping key of partition ` +
+        `${keyPartition} (murmur2 of the key % ${partitions}): ${topic} is not partitioned by the grouping key, so the ` +
+        `members of consumer group ${groupId} cannot split it. Run one member in the group, or produce ${topic} keyed by ` +
+        `the grouping key with Kafka's default partitioner (with --message-key, the message key is the grouping key)`,
+    );
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+    this.keyPartition = keyPartition;
+  }
+}

@@ -29,7 +29,8 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--input <path|-|url>', 'input file, - for standard input, or kafka://HOST:PORT[,HOST:PORT]/TOPIC[?group=G]')
     .addOption(new Option('--format <format>', 'input format (default: from the file extension)').choices(['csv', 'jsonl']))
     .option('--header', 'csv: the first record names the columns')
-    .requiredOption('--key <col>', 'key column: 0-based index or header name (csv), dotted field (jsonl)')
+    .option('--key <col>', 'key column: 0-based index or header name (csv), dotted field (jsonl)')
+    .option('--message-key', 'kafka input: group by each message\'s key (its bytes) instead of --key')
     .option('--value <col>', 'value column (required unless --agg is only count)')
     .requiredOption('--agg <list>', 'comma list of count,sum,min,max,avg')
     .option('--out <path|-|url>', 'output CSV file, - for standard output, or kafka://HOST:PORT/TOPIC', '-')
@@ -41,6 +42,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--workers <n>', 'worker threads (0: run on the main thread)')
     .option('--batch-size <records>', 'records per micro-batch')
     .action(async (opts: Record<string, string | boolean | undefined>) => {
+      if (opts.key === undefined && opts.messageKey !== true) {
+        // as commander says it for the other required options
+        process.stderr.write("error: required option '--key <col>' not specified\n");
+        process.exit(EXIT_USAGE);
+      }
       const spec = parseAggregateSpec({
         input: opts.input as string,
         format: opts.format as string | undefined,
@@ -56,6 +62,7 @@ export async function main(argv: string[]): Promise<void> {
         exactlyOnce: opts.exactlyOnce === true,
         outFormat: opts.outFormat as string | undefined,
         deadLetter: opts.deadLetter as string | undefined,
+        messageKey: opts.messageKey === true,
       });
       if (spec.kafkaInput) {
         const { runKafkaAggregateCommand } = await import('./kafka-aggregate.js');

@@ -17,8 +17,10 @@ export interface AggregateSpec {
   format: 'csv' | 'jsonl';
   /** csv: the first record names the columns. */
   header: boolean;
-  /** csv: a 0-based column index or (with header) a column name; jsonl: a dotted field path. */
+  /** csv: a 0-based column index or (with header) a column name; jsonl: a dotted field path ('' with messageKey). */
   key: string;
+  /** Kafka input: the grouping key is each message's key, byte for byte (--message-key instead of --key). */
+  messageKey?: boolean;
   value: string | undefined;
   aggs: AggName[];
   /** A file path, or '-' for standard output. */
@@ -54,6 +56,7 @@ export interface AggregateSpecInput {
   follow?: boolean;
   exactlyOnce?: boolean;
   outFormat?: string;
+  messageKey?: boolean;
   /** kafka://.../TOPIC: shorthand for --on-error dead-letter:kafka://.../TOPIC. */
   deadLetter?: string;
 }
@@ -94,8 +97,13 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
   }
   if (o.header && kafkaInput) throw new OptionError('--header', '--header does not apply to a kafka:// input (each message is one record)');
   if (o.header && format !== 'csv') throw new OptionError('--header', '--header applies only to --format csv');
-  if (o.key === undefined || o.key === '') throw new OptionError('--key', '--key <col> is required');
-  if (format === 'csv' && !o.header && !/^\d+$/.test(o.key)) {
+  if (o.messageKey) {
+    // The key's source is an option, not a name: no header name or JSON field can be mistaken for it.
+    if (!kafkaInput) throw new OptionError('--message-key', '--message-key needs a kafka:// --input (it groups by each message\'s key)');
+    if (o.key !== undefined) throw new OptionError('--message-key', '--key and --message-key both say what to group by: give one of them');
+  } else if (o.key === undefined || o.key === '') {
+    throw new OptionError('--key', `--key <col> is required${kafkaInput ? ' (or --message-key to group by the message key)' : ''}`);
+  } else if (format === 'csv' && !o.header && !/^\d+$/.test(o.key)) {
     throw new OptionError('--key', `--key must be a 0-based column index for CSV without --header, got "${o.key}"`);
   }
   if (o.value !== undefined && o.value === '') throw new OptionError('--value', '--value <col> must not be empty');
@@ -156,7 +164,8 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
     input: o.input,
     format,
     header: o.header ?? false,
-    key: o.key,
+    key: o.messageKey ? '' : o.key!,
+    ...(o.messageKey ? { messageKey: true } : {}),
     value: o.value,
     aggs: aggs as AggName[],
     out: o.out ?? '-',

@@ -32,12 +32,26 @@ export function aggMask(aggs: readonly AggName[]): number {
   return mask;
 }
 
+/** Pointers of a batch's key columns in the shared memory (key i = keyBytes[keyOffs[i] .. keyOffs[i+1]), hashes[i] its murmur2). */
+export interface BatchKeyColumns {
+  keyOffs: number;
+  keyBytes: number;
+  hashes: number;
+}
+
 export interface ColumnarAggregateOptions {
   decode: DecodeJobOptions;
   aggs: readonly AggName[];
   /** Called with each bad record in input order; throw to stop the job. */
   onBadRecord: (bad: BadRecord) => void;
   shards?: number;
+  /**
+   * The key columns each decoded batch of `records` good records is folded by: the decoder's (given)
+   * unless this returns others (a Kafka job's message keys). Called once per batch, in input order, after
+   * the batch's bad records were reported; a throw stops the job. The columns must stay valid until the
+   * next call.
+   */
+  keysOf?: (records: number, decoded: BatchKeyColumns) => BatchKeyColumns;
 }
 
 export class ColumnarAggregate {
@@ -50,6 +64,7 @@ export class ColumnarAggregate {
   private inflight: Promise<void> | undefined;
   private readonly mask: number;
   private readonly onBadRecord: (bad: BadRecord) => void;
+  private readonly keysOf: ColumnarAggregateOptions['keysOf'];
   private batches = 0;
   private recordsIn = 0;
 
@@ -57,6 +72,7 @@ export class ColumnarAggregate {
     this.rt = rt;
     this.mask = aggMask(options.aggs);
     this.onBadRecord = options.onBadRecord;
+    this.keysOf = options.keysOf;
     this.jobs = [new DecodeJob(rt.arena, options.decode), new DecodeJob(rt.arena, options.decode)];
     this.job = this.jobs[0];
     this.state = ShardSet.bytes(rt.arena, rt.k, options.shards ?? DEFAULT_SHARDS);
@@ -147,8 +163,10 @@ export class ColumnarAggregate {
   private async aggregateBatch(job: DecodeJob): Promise<void> {
     const n = job.records;
     if (n === 0) return;
+    let keys: BatchKeyColumns = { keyOffs: job.keyOffsPtr, keyBytes: job.keyBytesPtr, hashes: job.hashesPtr };
+    if (this.keysOf) keys = this.keysOf(n, keys);
     const stamp = ++this.batches;
-    const input = { keyOffs: job.keyOffsPtr, keyBytes: job.keyBytesPtr, hashes: job.hashesPtr, values: job.valuesPtr, perm: 0 };
+    const input = { ...keys, values: job.valuesPtr, perm: 0 };
     await aggregateRouted(this.rt, this.state, input, n, stamp, this.mask);
     this.recordsIn += n;
     job.clearRecords();

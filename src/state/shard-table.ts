@@ -227,6 +227,26 @@ export abstract class ShardTable<I> {
     }
   }
 
+  /** Ids of the groups whose stamp is in (fromStamp, toStamp]: the groups those batches changed. */
+  changedIn(fromStamp: number, toStamp: number): Uint32Array {
+    if (toStamp <= fromStamp || this.count === 0) return new Uint32Array(0);
+    if (toStamp === fromStamp + 1) return this.changed(toStamp);
+    const parts: Uint32Array[] = [];
+    let n = 0;
+    for (let s = fromStamp + 1; s <= toStamp; s++) {
+      const c = this.changed(s);
+      parts.push(c);
+      n += c.length;
+    }
+    const out = new Uint32Array(n);
+    let at = 0;
+    for (const c of parts) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
   /** Returns every region to the arena. The table must not be used afterwards. */
   free(): void {
     if (this.freed) return;
@@ -606,6 +626,7 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
   private readonly arena: SharedArena;
   private readonly kernels: KernelExports;
   private readonly route: RouteRun<InputOf<T>>;
+  private readonly make: () => T;
   private scratch = 0;
   private scratchBytes = 0;
 
@@ -636,6 +657,7 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
     this.arena = arena;
     this.kernels = kernels;
     this.route = route;
+    this.make = make;
     const tables: T[] = [];
     for (let s = 0; s < shards; s++) tables.push(make());
     this.tables = tables;
@@ -646,6 +668,20 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
       u32[(this.tablePtrs >>> 2) + s] = tables[s]!.header;
       u32[(this.accPtrs >>> 2) + s] = tables[s]!.acc;
     }
+  }
+
+  /**
+   * Empties shard s: its table is freed and replaced by a fresh one (a Kafka partition that moved to
+   * another member, or whose state is restored again). No task may be running on the set.
+   */
+  reset(s: number): void {
+    if (!Number.isInteger(s) || s < 0 || s >= this.tables.length) throw new RangeError(`shard ${s} is not in [0, ${this.tables.length})`);
+    const fresh = this.make();
+    this.tables[s]!.free();
+    (this.tables as T[])[s] = fresh;
+    const u32 = this.arena.u32;
+    u32[(this.tablePtrs >>> 2) + s] = fresh.header;
+    u32[(this.accPtrs >>> 2) + s] = fresh.acc;
   }
 
   /** Number of shards S. */

@@ -1,0 +1,309 @@
+// What a Kafka source holds between two batches: message values as record lines, and where each came from.
+//
+//   stage(partition, offset, value, key) per message, in fetch order:
+//     bytes     value + '\n'  (one record line, or a blank line for a message without a record)
+//     messages  partitionOf i32 | offsetOf f64 | lineOf u32 | byteOf u32   (typed arrays, no object per message)
+//     keys      the message keys in the shared memory (--message-key jobs), one per message, null stored empty
+//     skips     indexes of the messages that hold no record: empty or null value (blank line), or rejected here
+//   take() ──► a KafkaChunk with all of it; staging starts over
+//
+// Every message is exactly one record line, so the decoders' good records are the messages in order, minus
+// the skips and the bad records they report (KafkaRecordMap): that is how a record finds its message's key,
+// partition and offset without a JS object per message.
+//   - jsonl: a value's own line feeds and carriage returns are JSON whitespace and become spaces;
+//   - csv: a value may hold line feeds inside quoted fields; one that holds a line break outside quotes
+//     (several records) or leaves a quoted field open (it would swallow the messages after it) is rejected
+//     here, as a bad record of its own, read the same way as csv_decode reads it (RFC 4180, a quote inside
+//     an unquoted field is an ordinary byte);
+//   - --message-key: a message with a value but a null key is rejected (there is nothing to group it by).
+
+import { describeBadRecord, type BadRecordContext } from '../codec/bad-record.js';
+import type { MessageKeys } from '../codec/message-keys.js';
+
+export interface KafkaStagingOptions {
+  format: 'csv' | 'jsonl';
+  /** For the reasons of CSV values rejected here. */
+  badRecordContext?: BadRecordContext;
+  /** --message-key: a fresh set of key columns for each chunk. */
+  messageKeys?: () => MessageKeys;
+}
+
+/** Where a message is. */
+export interface KafkaMessagePosition {
+  partition: number;
+  offset: string;
+}
+
+/** A message rejected before decoding, with why. */
+export interface RejectedMessage extends KafkaMessagePosition {
+  reason: string;
+  raw: Uint8Array;
+}
+
+/** The staged messages of one batch (see the header comment). */
+export interface StagedMessages {
+  /** One record line per message, each ending in a line feed. */
+  bytes: Uint8Array;
+  /** Messages staged. */
+  messages: number;
+  /** partitionOf[i]: the partition of message i. */
+  partitionOf: Int32Array;
+  /** offsetOf[i]: the offset of message i. */
+  offsetOf: Float64Array;
+  /** lineOf[i]: the 0-based line (within `bytes`) where message i's record starts. */
+  lineOf: Uint32Array;
+  /** byteOf[i]: the byte (within `bytes`) where message i's line starts. */
+  byteOf: Uint32Array;
+  /** Lines in `bytes`. */
+  lineCount: number;
+  /** Ascending indexes of the messages with no record line (blank or rejected). */
+  skips: Uint32Array;
+  rejected: RejectedMessage[];
+  /** --message-key: key i is message i's key. */
+  keys: MessageKeys | undefined;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const SPACE = 0x20;
+const BACKSLASH = 0x5c;
+const EMPTY = new Uint8Array(0);
+
+class Growing<T extends Int32Array | Float64Array | Uint32Array> {
+  a: T;
+  constructor(private readonly make: (n: number) => T) {
+    this.a = make(1024);
+  }
+  set(i: number, v: number): void {
+    if (i >= this.a.length) {
+      const next = this.make(this.a.length * 2);
+      next.set(this.a);
+      this.a = next;
+    }
+    this.a[i] = v;
+  }
+}
+
+export class KafkaStaging {
+  private readonly options: KafkaStagingOptions;
+  private buf = new Uint8Array(1 << 20);
+  private len = 0;
+  private lines = 0;
+  private n = 0;
+  private partitions = new Growing((n) => new Int32Array(n));
+  private offsets = new Growing((n) => new Float64Array(n));
+  private firstLines = new Growing((n) => new Uint32Array(n));
+  private firstBytes = new Growing((n) => new Uint32Array(n));
+  private skips: number[] = [];
+  private rejected: RejectedMessage[] = [];
+  private keys: MessageKeys | undefined;
+
+  constructor(options: KafkaStagingOptions) {
+    this.options = options;
+    this.keys = options.messageKeys?.();
+  }
+
+  /** Bytes staged. */
+  get bytes(): number {
+    return this.len;
+  }
+
+  /** Messages staged. */
+  get messages(): number {
+    return this.n;
+  }
+
+  /** Stages one message (see the header comment). */
+  stage(partition: number, offset: number, value: Uint8Array | null, key: Uint8Array | null): void {
+    const i = this.n++;
+    this.partitions.set(i, partition);
+    this.offsets.set(i, offset);
+    this.firstLines.set(i, this.lines);
+    this.firstBytes.set(i, this.len);
+    this.keys?.append(key);
+    const v = value ?? EMPTY;
+    const end = trimmedLength(v);
+    if (end === 0) {
+      this.blankLine(i); // an empty or null value: no record
+      return;
+    }
+    if (this.keys && key === null) {
+      this.reject(i, partition, offset, v, end, 'the message has a null key, and --message-key groups records by the message key');
+      return;
+    }
+    if (this.options.format === 'csv') {
+      const shape = csvShape(v, end);
+      if (shape !== 'one') {
+        const raw = v.subarray(0, end);
+        const ctx = this.options.badRecordContext;
+        const reason =
+          shape === 'open'
+            ? ctx
+              ? describeBadRecord(ctx, 'UnterminatedQuote', raw)
+              : 'a quoted field is not closed'
+            : `the message holds more than one CSV record (a line break outside quotes at byte ${shape + 1}); each message must be one record`;
+        this.reject(i, partition, offset, v, end, reason);
+        return;
+      }
+    }
+    this.reserve(v.length + 1);
+    this.buf.set(v, this.len);
+    if (this.options.format === 'jsonl') {
+      if (v.indexOf(LF) >= 0 || v.indexOf(CR) >= 0) flattenJsonLine(this.buf, this.len, this.len + v.length);
+      this.len += v.length;
+    } else {
+      this.len += v.length;
+      // quoted line feeds are data but still count as lines; a value's own final LF is its terminator
+      for (let p = v.indexOf(LF); p >= 0 && p < end; p = v.indexOf(LF, p + 1)) this.lines++;
+      if (v[v.length - 1] === LF) {
+        this.lines++;
+        return;
+      }
+    }
+    this.buf[this.len++] = LF;
+    this.lines++;
+  }
+
+  private blankLine(i: number): void {
+    this.skips.push(i);
+    this.reserve(1);
+    this.buf[this.len++] = LF;
+    this.lines++;
+  }
+
+  private reject(i: number, partition: number, offset: number, v: Uint8Array, end: number, reason: string): void {
+    this.rejected.push({ partition, offset: String(offset), reason, raw: Uint8Array.prototype.slice.call(v, 0, end) });
+    this.blankLine(i); // keeps the line numbering
+  }
+
+  /** Drops every staged message of `partitions` (they were revoked): what remains is as if they never came. */
+  purge(partitions: ReadonlySet<number>): void {
+    if (this.n === 0) return;
+    const old = this.take();
+    const skip = new Set(old.skips);
+    for (let i = 0; i < old.messages; i++) {
+      if (partitions.has(old.partitionOf[i]!)) continue;
+      const last = i + 1 === old.messages;
+      const from = old.byteOf[i]!;
+      const to = last ? old.bytes.length : old.byteOf[i + 1]!;
+      const j = this.n++;
+      this.partitions.set(j, old.partitionOf[i]!);
+      this.offsets.set(j, old.offsetOf[i]!);
+      this.firstLines.set(j, this.lines);
+      this.firstBytes.set(j, this.len);
+      this.keys?.append(old.keys ? Uint8Array.prototype.slice.call(old.keys.key(i)) : null);
+      if (skip.has(i)) this.skips.push(j);
+      this.reserve(to - from);
+      this.buf.set(old.bytes.subarray(from, to), this.len);
+      this.len += to - from;
+      this.lines += (last ? old.lineCount : old.lineOf[i + 1]!) - old.lineOf[i]!;
+    }
+    this.rejected = old.rejected.filter((r) => !partitions.has(r.partition));
+    old.keys?.release();
+  }
+
+  /** Everything staged, as one batch; staging starts over (in fresh buffers: the chunk keeps these). */
+  take(): StagedMessages {
+    const out: StagedMessages = {
+      bytes: this.buf.subarray(0, this.len),
+      messages: this.n,
+      partitionOf: this.partitions.a.subarray(0, this.n),
+      offsetOf: this.offsets.a.subarray(0, this.n),
+      lineOf: this.firstLines.a.subarray(0, this.n),
+      byteOf: this.firstBytes.a.subarray(0, this.n),
+      lineCount: this.lines,
+      skips: Uint32Array.from(this.skips),
+      rejected: this.rejected,
+      keys: this.keys,
+    };
+    this.buf = new Uint8Array(Math.max(1 << 20, Math.min(this.buf.length, 32 << 20)));
+    this.len = 0;
+    this.lines = 0;
+    this.n = 0;
+    this.partitions = new Growing((n) => new Int32Array(n));
+    this.offsets = new Growing((n) => new Float64Array(n));
+    this.firstLines = new Growing((n) => new Uint32Array(n));
+    this.firstBytes = new Growing((n) => new Uint32Array(n));
+    this.skips = [];
+    this.rejected = [];
+    this.keys = this.options.messageKeys?.();
+    return out;
+  }
+
+  private reserve(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + extra));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  /** Frees the key columns of what is staged. */
+  release(): void {
+    this.keys?.release();
+    this.keys = undefined;
+  }
+}
+
+/**
+ * Makes one line of a JSON value [from, to) in place: a line feed or carriage return between tokens is
+ * whitespace and becomes a space; inside a string (where JSON forbids a raw control character) it becomes
+ * U+001F, which is just as invalid there, so the line is bad exactly when the value is.
+ */
+function flattenJsonLine(b: Uint8Array, from: number, to: number): void {
+  let inString = false;
+  let escaped = false;
+  for (let p = from; p < to; p++) {
+    const c = b[p]!;
+    if (inString) {
+      if (c === LF || c === CR) b[p] = 0x1f;
+      if (escaped) escaped = false;
+      else if (c === BACKSLASH) escaped = true;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === LF || c === CR) b[p] = SPACE;
+  }
+}
+
+/** Length without one trailing line terminator (LF, CRLF or a lone CR). */
+export function trimmedLength(v: Uint8Array): number {
+  let n = v.length;
+  if (n > 0 && v[n - 1] === LF) n--;
+  if (n > 0 && v[n - 1] === CR) n--;
+  return n;
+}
+
+/**
+ * How csv_decode reads a message value [0, end) as records: 'one' record, 'open' (a quoted field is not
+ * closed by the end), or the byte index of a line feed outside quotes (the value holds several records).
+ */
+export function csvShape(v: Uint8Array, end: number): 'one' | 'open' | number {
+  const firstQuote = v.indexOf(QUOTE);
+  if (firstQuote < 0 || firstQuote >= end) {
+    const lf = v.indexOf(LF);
+    return lf >= 0 && lf < end ? lf : 'one';
+  }
+  let p = 0;
+  for (;;) {
+    // start of a field
+    if (p < end && v[p] === QUOTE) {
+      p++;
+      for (;;) {
+        const q = v.indexOf(QUOTE, p);
+        if (q < 0 || q >= end) return 'open';
+        if (q + 1 < end && v[q + 1] === QUOTE) {
+          p = q + 2; // "" inside quotes
+          continue;
+        }
+        p = q + 1;
+        break;
+      }
+    }
+    // the rest of the field is unquoted text (after a closing quote it makes the record bad, but still ends it)
+    while (p < end && v[p] !== COMMA && v[p] !== LF) p++;
+    if (p >= end) return 'one';
+    if (v[p] === LF) return p;
+    p++; // the comma: next field
+  }
+}
