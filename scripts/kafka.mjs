@@ -7,6 +7,10 @@
 //                                   it is up: the same address again.
 //   node scripts/kafka.mjs down     stop (SIGTERM, then SIGKILL after a timeout) and remove the data
 //   node scripts/kafka.mjs status   print the state; exit 0 when up and answering, 1 otherwise
+//   node scripts/kafka.mjs produce <topic> [--bootstrap=host:port]
+//                                   sends the `key<TAB>value` lines of stdin to <topic> with the Java
+//                                   client (scripts/ProduceLines.java): bulk test data, far faster than
+//                                   kafkajs. Default bootstrap: this broker. Prints the record count.
 //
 // For test runs (test/global-setup.ts), which may run side by side and share one broker:
 //   node scripts/kafka.mjs up --lease=<pid>   as `up`, and records that process <pid> uses it
@@ -645,9 +649,43 @@ async function status() {
   return ok ? 0 : 1;
 }
 
+async function produce(args) {
+  const topic = args.find((a) => !a.startsWith('--'));
+  const flag = args.find((a) => a.startsWith('--bootstrap='));
+  if (!topic) throw new UsageError('usage: node scripts/kafka.mjs produce <topic> [--bootstrap=host:port]  (lines key<TAB>value on stdin)');
+  let bootstrap = flag?.slice('--bootstrap='.length);
+  if (!bootstrap) {
+    const s = readState();
+    if (!s || !(await answers(s.port))) throw new Error('no local broker is up: run `node scripts/kafka.mjs up`, or pass --bootstrap=host:port');
+    bootstrap = `${HOST}:${s.port}`;
+  }
+  checkJava();
+  ensureLibs();
+  // compiled once into the cache (a source launch would compile it on every call)
+  const source = path.join(REPO_ROOT, 'scripts', 'ProduceLines.java');
+  const classes = path.join(DIST_DIR, 'tools');
+  const compiled = path.join(classes, 'ProduceLines.class');
+  if (!fs.existsSync(compiled) || fs.statSync(compiled).mtimeMs < fs.statSync(source).mtimeMs) {
+    const javac = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'javac') : 'javac';
+    const r = spawnSync(javac, ['-d', classes, '-cp', path.join(LIBS_DIR, '*'), source], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`cannot compile ${source}: ${r.error?.message ?? r.stderr}`);
+  }
+  const child = spawn(
+    javaBin(),
+    ['-Dlog4j2.level=WARN', '-XX:TieredStopAtLevel=1', '-cp', `${classes}${path.delimiter}${path.join(LIBS_DIR, '*')}`, 'ProduceLines', bootstrap, topic],
+    { stdio: ['inherit', 'inherit', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
 async function main(argv) {
   const cmd = argv[0];
   switch (cmd) {
+    case 'produce':
+      return produce(argv.slice(1));
     case 'up':
       await up(argv.slice(1));
       return 0;
@@ -660,7 +698,7 @@ async function main(argv) {
     case 'status':
       return status();
     default:
-      throw new UsageError(`usage: node scripts/kafka.mjs up [--lease=<pid>] | down | status | release <pid>   (got: ${cmd ?? 'nothing'})`);
+      throw new UsageError(`usage: node scripts/kafka.mjs up [--lease=<pid>] | down | status | release <pid> | produce <topic>   (got: ${cmd ?? 'nothing'})`);
   }
 }
 

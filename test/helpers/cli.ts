@@ -48,3 +48,59 @@ export function tempDir(prefix = 'sluice-cli-'): { dir: string; remove: () => vo
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** A `sluice` process left running (a --follow job): its stderr so far, and ways to wait for it and stop it. */
+export interface RunningCli {
+  readonly stderr: () => string;
+  readonly stdout: () => string;
+  /** Resolves true once stderr matches `pattern` (false after `ms`, or when the process exited first). */
+  waitFor(pattern: RegExp, ms?: number): Promise<boolean>;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code once it exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code when the process exits by itself. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `node dist/cli/main.js ...args` and returns at once. */
+export function startCli(args: string[], options: { cwd?: string } = {}): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  const waiters = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString('utf8');
+    for (const w of waiters) w();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => {
+    resolve(code);
+    for (const w of waiters) w();
+  }));
+  let closed = false;
+  void exited.then(() => (closed = true));
+  return {
+    stderr: () => err,
+    stdout: () => out,
+    exited,
+    waitFor(pattern, ms = 60_000) {
+      return new Promise((resolve) => {
+        const check = (): void => {
+          if (pattern.test(err)) finish(true);
+          else if (closed) finish(false);
+        };
+        const timer = setTimeout(() => finish(false), ms);
+        const finish = (ok: boolean): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(ok);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (!closed) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,8 +1,12 @@
-// Test helper: the Kafka broker started by test/global-setup.ts, and a describe() that needs it.
+// Test helper: the Kafka broker started by test/global-setup.ts, a describe() that needs it, and producing,
+// reading back and a reference group-by for the Kafka tests.
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, inject, it } from 'vitest';
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type IHeaders, type KafkaConfig, type Message } from 'kafkajs';
 
 const isCI = (): boolean => !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 
@@ -79,4 +83,132 @@ export function kafkaClient(clientId = 'sluice-test', extra: Partial<KafkaConfig
 /** A name no other test (or earlier run on the same broker) has used: `${prefix}-<random>`. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Sends `messages` to `topic` with an idempotent producer and the default partitioner (keyed by message key). */
+export async function produceMessages(kafka: Kafka, topic: string, messages: Message[]): Promise<void> {
+  const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
+  await p.connect();
+  try {
+    const CHUNK = 10_000;
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < messages.length; i += CHUNK) {
+      sends.push(p.send({ topic, acks: -1, messages: messages.slice(i, i + CHUNK) }));
+      if (sends.length === 4) await Promise.all(sends.splice(0));
+    }
+    await Promise.all(sends);
+  } finally {
+    await p.disconnect();
+  }
+}
+
+/** A message as read back: key and value bytes, where it was, its headers. */
+export interface ReadMessage {
+  key: string;
+  keyBytes: Buffer | null;
+  value: string;
+  partition: number;
+  offset: string;
+  headers: IHeaders | undefined;
+}
+
+/** Every message of `topic` up to its end offsets now, in partition order (read_committed unless told). */
+export async function readTopicMessages(kafka: Kafka, admin: Admin, topic: string, readUncommitted = false): Promise<ReadMessage[]> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const remaining = new Map(ends.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high)]));
+  const out: ReadMessage[] = [];
+  if (remaining.size === 0) return out;
+  const c = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100, readUncommitted });
+  await c.connect();
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  c.on(c.events.END_BATCH_PROCESS, (e) => {
+    const end = remaining.get(e.payload.partition);
+    if (end !== undefined && Number(e.payload.lastOffset) + 1 >= end) remaining.delete(e.payload.partition);
+    if (remaining.size === 0) resolveDone();
+  });
+  await c.subscribe({ topics: [topic], fromBeginning: true });
+  await c.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        out.push({
+          key: m.key?.toString() ?? '',
+          keyBytes: m.key,
+          value: m.value?.toString() ?? '',
+          partition: batch.partition,
+          offset: m.offset,
+          headers: m.headers,
+        });
+      }
+    },
+  });
+  const timeout = setTimeout(resolveDone, 30_000);
+  await done;
+  clearTimeout(timeout);
+  await c.disconnect();
+  return out;
+}
+
+/** count/sum/min/max of one key. */
+export interface KeyStats {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * n CSV messages `k<j>,<value>` keyed by `k<j>` (so the default partitioner co-partitions them with the
+ * shards), and the reference group-by: per key, values added in offset order.
+ */
+export function keyedCsvMessages(n: number, keys: number, seed = 1, ref = new Map<string, KeyStats>()): { messages: Message[]; ref: Map<string, KeyStats> } {
+  const messages: Message[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = `k${(i * 7919 + seed) % keys}`;
+    const v = ((i * 31 + seed) % 997) * 0.25 - 50;
+    messages.push({ key, value: `${key},${v}` });
+    addStat(ref, key, v);
+  }
+  return { messages, ref };
+}
+
+export function addStat(ref: Map<string, KeyStats>, key: string, v: number): void {
+  const s = ref.get(key);
+  if (s) {
+    s.count++;
+    s.sum += v;
+    s.min = Math.min(s.min, v);
+    s.max = Math.max(s.max, v);
+  } else ref.set(key, { count: 1, sum: v, min: v, max: v });
+}
+
+/** Polls until `check` returns true (or `ms` pass); returns its last answer. */
+export async function eventually(check: () => Promise<boolean> | boolean, ms = 30_000, every = 100): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/**
+ * Sends `key<TAB>value` lines (newline-separated text) to `topic` with the Java client through
+ * `node scripts/kafka.mjs produce`: ~1M small records in seconds where kafkajs needs a minute on a busy
+ * machine. Keys are partitioned by murmur2, like kafkajs's DefaultPartitioner. Resolves with the count sent.
+ */
+export async function produceLines(topic: string, lines: string): Promise<number> {
+  const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/kafka.mjs');
+  const child = spawn(process.execPath, [script, 'produce', topic, `--bootstrap=${requireKafkaBootstrap()}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  child.stdin.end(lines);
+  if ((await code) !== 0) throw new Error(`scripts/kafka.mjs produce ${topic} failed:\n${err}`);
+  return Number(out.trim());
 }

@@ -7,26 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Partitioners, type Admin, type IHeaders, type Kafka, type Message } from 'kafkajs';
-import { describeKafka, kafkaClient, requireKafkaBootstrap, uniqueName } from '../helpers/kafka.js';
+import { type Admin, type Kafka, type Message } from 'kafkajs';
+import {
+  addStat, describeKafka, kafkaClient, keyedCsvMessages, produceLines, produceMessages, readTopicMessages, requireKafkaBootstrap,
+  uniqueName, type KeyStats, type ReadMessage,
+} from '../helpers/kafka.js';
 import { parseAggregateSpec, type AggregateSpecInput } from '../../src/plan/aggregate-spec.js';
 import { runKafkaAggregate, type KafkaAggregateOptions } from '../../src/cli/kafka-aggregate.js';
 import { BadMessageError } from '../../src/errors.js';
-
-interface Stats {
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-}
-
-interface ReadMessage {
-  key: string;
-  value: string;
-  partition: number;
-  offset: string;
-  headers: IHeaders | undefined;
-}
 
 describeKafka('sluice aggregate on Kafka (real broker)', () => {
   let kafka: Kafka;
@@ -53,73 +41,13 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     return topic;
   };
 
-  const produce = async (topic: string, messages: Message[]): Promise<void> => {
-    const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
-    await p.connect();
-    try {
-      const CHUNK = 10_000;
-      const sends: Array<Promise<unknown>> = [];
-      for (let i = 0; i < messages.length; i += CHUNK) {
-        sends.push(p.send({ topic, acks: -1, messages: messages.slice(i, i + CHUNK) }));
-        if (sends.length === 4) await Promise.all(sends.splice(0));
-      }
-      await Promise.all(sends);
-    } finally {
-      await p.disconnect();
-    }
-  };
-
-  /** Every message of `topic` up to its end offsets now, in partition order. */
-  const readTopic = async (topic: string, readUncommitted = false): Promise<ReadMessage[]> => {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const remaining = new Map(ends.filter((o) => Number(o.high) > Number(o.low)).map((o) => [o.partition, Number(o.high)]));
-    const out: ReadMessage[] = [];
-    if (remaining.size === 0) return out;
-    const c = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100, readUncommitted });
-    await c.connect();
-    let resolveDone!: () => void;
-    const done = new Promise<void>((r) => (resolveDone = r));
-    c.on(c.events.END_BATCH_PROCESS, (e) => {
-      const end = remaining.get(e.payload.partition);
-      if (end !== undefined && Number(e.payload.lastOffset) + 1 >= end) remaining.delete(e.payload.partition);
-      if (remaining.size === 0) resolveDone();
-    });
-    await c.subscribe({ topics: [topic], fromBeginning: true });
-    await c.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          out.push({ key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', partition: batch.partition, offset: m.offset, headers: m.headers });
-        }
-      },
-    });
-    const timeout = setTimeout(resolveDone, 30_000);
-    await done;
-    clearTimeout(timeout);
-    await c.disconnect();
-    return out;
-  };
+  const produce = (topic: string, messages: Message[]): Promise<void> => produceMessages(kafka, topic, messages);
+  const readTopic = (topic: string, readUncommitted = false): Promise<ReadMessage[]> => readTopicMessages(kafka, admin, topic, readUncommitted);
 
   const spec = (o: AggregateSpecInput) => parseAggregateSpec({ workers: '2', ...o });
   const run = (o: AggregateSpecInput, options: KafkaAggregateOptions = {}) => runKafkaAggregate(spec(o), options);
 
-  /** Keyed CSV messages `k<i % keys>,<value>` and the reference group-by (per key in offset order). */
-  const csvMessages = (n: number, keys: number, seed = 1) => {
-    const messages: Message[] = [];
-    const ref = new Map<string, Stats>();
-    for (let i = 0; i < n; i++) {
-      const key = `k${(i * 7919 + seed) % keys}`;
-      const v = ((i * 31 + seed) % 997) * 0.25 - 50;
-      messages.push({ key, value: `${key},${v}` });
-      const s = ref.get(key);
-      if (s) {
-        s.count++;
-        s.sum += v;
-        s.min = Math.min(s.min, v);
-        s.max = Math.max(s.max, v);
-      } else ref.set(key, { count: 1, sum: v, min: v, max: v });
-    }
-    return { messages, ref };
-  };
+  const csvMessages = (n: number, keys: number, seed = 1) => keyedCsvMessages(n, keys, seed);
 
   const readCsv = (file: string): Map<string, number[]> => {
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
@@ -132,11 +60,22 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     return rows;
   };
 
-  it('bounded: 200k CSV messages over 6 partitions give exact count/sum/min/max; the group commits the end offsets', async () => {
+  it('bounded: 1M CSV messages over 6 partitions give exact count/sum/min/max, key by key; the group commits the end offsets', async () => {
     const topic = await topicOf('agg-in', 6);
-    const N = 200_000;
-    const { messages, ref } = csvMessages(N, 5000);
-    await produce(topic, messages);
+    const N = 1_000_000;
+    const KEYS = 5000;
+    // the reference group-by, per key in offset order (a key lives on one partition: produced in order)
+    const ref = new Map<string, KeyStats>();
+    const lines: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const key = `k${(i * 7919 + 1) % KEYS}`;
+      const v = ((i * 31 + 1) % 997) * 0.25 - 50;
+      lines.push(`${key}\t${key},${v}`);
+      addStat(ref, key, v);
+    }
+    expect(await produceLines(topic, lines.join('\n') + '\n')).toBe(N);
+    const ends = await admin.fetchTopicOffsets(topic);
+    expect(ends.reduce((n, o) => n + Number(o.high), 0)).toBe(N);
     const group = uniqueName('agg-group');
     const out = path.join(dir, 'bounded.csv');
     const res = await run({
@@ -153,7 +92,6 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     expect(rows.size).toBe(ref.size);
     for (const [k, s] of ref) expect(rows.get(k), k).toEqual([s.count, s.sum, s.min, s.max]);
 
-    const ends = await admin.fetchTopicOffsets(topic);
     const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     const byPartition = new Map(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
     for (const o of ends) expect(byPartition.get(o.partition)).toBe(o.high);
@@ -162,7 +100,7 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     const again = await run({ input: `kafka://${bootstrap}/${topic}?group=${group}`, key: '0', agg: 'count', out: path.join(dir, 'again.csv') });
     expect(again.records).toBe(0);
     expect(readFileSync(path.join(dir, 'again.csv'), 'utf8')).toBe('key,count\n');
-  }, 90_000);
+  }, 240_000);
 
   it('--out kafka://: each batch writes its changed keys; the last value of every key read back equals the reference', async () => {
     const input = await topicOf('sink-in', 6);
@@ -351,6 +289,54 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     for (const [k, s] of first.ref) expect(last.get(k), k).toBe(2 * s.count);
   }, 60_000);
 
+  it('--message-key: each message key, byte for byte, is the grouping key; a null key is a bad record', async () => {
+    const input = await topicOf('mk-in', 3);
+    const output = await topicOf('mk-out', 2);
+    const keys = [Buffer.from([0xff, 0x00, 0x61]), Buffer.alloc(0), Buffer.from('é,"x"'), Buffer.from('k\n2'), Buffer.from('\ufeffbom')];
+    const messages: Message[] = [];
+    const ref = new Map<string, KeyStats>();
+    const nulls: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      if (i % 997 === 3) {
+        nulls.push(i);
+        messages.push({ key: null, value: `${i % 10}` });
+        continue;
+      }
+      const key = keys[i % keys.length]!;
+      messages.push({ key, value: i % 13 === 0 ? `"${i % 10}"` : `${i % 10}` }); // a quoted number is a number
+      addStat(ref, key.toString('hex'), i % 10);
+    }
+    await produce(input, messages);
+    const base = { input: `kafka://${bootstrap}/${input}`, messageKey: true, value: '0' };
+    const res = await run({ ...base, agg: 'count,sum,max', out: `kafka://${bootstrap}/${output}`, onError: 'skip' });
+    expect(res.skipped).toBe(nulls.length);
+    expect(res.records).toBe(5000 - nulls.length);
+    const last = new Map((await readTopic(output)).map((m) => [m.keyBytes!.toString('hex'), JSON.parse(m.value) as Record<string, number>]));
+    expect(last.size).toBe(keys.length);
+    for (const [k, s] of ref) expect(last.get(k), k).toEqual({ count: s.count, sum: s.sum, max: s.max });
+
+    // fail: stops at the first null key, naming it
+    const err = (await run({ ...base, agg: 'count', out: path.join(dir, 'mk.csv') }).catch((e: unknown) => e)) as BadMessageError;
+    expect(err).toBeInstanceOf(BadMessageError);
+    expect(err.reason).toBe('the message has a null key, and --message-key groups records by the message key');
+    const byPosition = new Map((await readTopic(input)).map((m) => [`${m.partition}/${m.offset}`, m.keyBytes]));
+    expect(byPosition.get(`${err.partition}/${err.offset}`)).toBeNull();
+
+    // jsonl values, CSV file output: the value is still a whole JSON record; keys are written as text
+    const jsonIn = await topicOf('mk-json', 2);
+    await produce(jsonIn, [
+      { key: 'a', value: '{"v":1}' },
+      { key: 'b,c', value: '{"v":2,"k":"ignored"}' },
+      { key: 'a', value: '{"v":"3"}' },
+      { key: 'a', value: '{"v":4' }, // not JSON: bad
+      { key: 'b,c', value: '[5]' }, // not an object: bad
+    ]);
+    const csvOut = path.join(dir, 'mk-json.csv');
+    const j = await run({ input: `kafka://${bootstrap}/${jsonIn}`, format: 'jsonl', messageKey: true, value: 'v', agg: 'sum', out: csvOut, onError: 'skip' });
+    expect(j.skipped).toBe(2);
+    expect(readFileSync(csvOut, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['"b,c",2', 'a,4', 'key,sum']);
+  }, 90_000);
+
   it('the CLI: bounded Kafka input to a CSV file; usage errors exit 2 naming the option', async () => {
     const topic = await topicOf('cli-in', 2);
     await produce(topic, [
@@ -375,5 +361,14 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     const eos = await cli(['--input', `kafka://${bootstrap}/${topic}`, '--key', '0', '--agg', 'count', '--out', `kafka://${bootstrap}/x`, '--exactly-once']);
     expect(eos.code).toBe(2);
     expect(eos.stderr).toMatch(/--exactly-once needs a consumer group/);
+    const both = await cli(['--input', `kafka://${bootstrap}/${topic}`, '--key', '0', '--message-key', '--agg', 'count']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe('sluice: --key and --message-key both say what to group by: give one of them\n');
+    const file = await cli(['--input', 'x.csv', '--message-key', '--agg', 'count']);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toBe("sluice: --message-key needs a kafka:// --input (it groups by each message's key)\n");
+    const mk = await cli(['--input', `kafka://${bootstrap}/${topic}`, '--message-key', '--value', '1', '--agg', 'sum', '--workers', '0']);
+    expect(mk.stderr).toBe('');
+    expect(mk.stdout.split('\n').filter(Boolean).sort()).toEqual(['a,4', 'b,2', 'key,sum']);
   }, 60_000);
 });
