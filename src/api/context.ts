@@ -174,6 +174,11 @@ export class StreamingContext implements OutputRegistry {
     this.listeners.push(listener);
   }
 
+  /** @internal A stream of a source made elsewhere (the Kafka demo's website_logs). */
+  sourceStream<T>(source: Source<T>): DStream<T> {
+    return this.stream(source);
+  }
+
   /** @internal Output verbs register here. */
   addOutput(output: OutputNode): void {
     if (this.current !== 'initialized') {

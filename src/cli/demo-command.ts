@@ -1,6 +1,7 @@
-// `sluice demo`: checks the command's options, then runs the website monitor (src/cli/demo.ts).
+// `sluice demo`: checks the command's options, then runs the website monitor (src/cli/demo.ts), on Kafka with --kafka.
 
 import { OptionError } from '../errors.js';
+import { parseBrokerList } from '../plan/kafka-url.js';
 import { runDemo } from './demo.js';
 
 function positive(raw: string | undefined, option: string, integer: boolean): number | undefined {
@@ -22,8 +23,12 @@ export async function runDemoCommand(opts: Record<string, string | undefined>): 
     }
     workers = Number(opts.workers);
   }
-  const summary = await runDemo({ seconds, out: opts.out ?? './out', ratePerSecond, workers });
+  const kafka = opts.kafka === undefined ? undefined : { brokers: parseBrokerList(opts.kafka, '--kafka') };
+  const summary = await runDemo({ seconds, out: opts.out ?? './out', ratePerSecond, workers, kafka });
+  const produced = summary.produced ? [...summary.produced.values()].reduce((a, b) => a + b, 0) : undefined;
   process.stderr.write(
-    `sluice demo: ${summary.batches} batches, ${summary.visits} visits, ${summary.pages} pages; saved under ${opts.out ?? './out'}\n`,
+    `sluice demo: ${summary.batches} batches, ${summary.visits} visits, ${summary.pages} pages` +
+      (produced === undefined ? '' : `; ${produced} visits produced to website_logs`) +
+      `; saved under ${opts.out ?? './out'}\n`,
   );
 }

@@ -1,17 +1,24 @@
 // The website monitor behind `sluice demo`: page views and time on page, live, from the generator.
 //
-//   generator ─▶ pairs('page')               ─▶ reduceByKey('sum') ─▶ updateStateByKey('sum') ─▶ page-totals-<t>.csv
-//            └─▶ pairs('page', 'durationMs') ─▶ reduceByKey('sum') ─▶ updateStateByKey('sum') ─▶ page-time-<t>.csv
-//                                                                                             └─▶ top-10 table
+//   visits ─▶ pairs('page')               ─▶ reduceByKey('sum') ─▶ updateStateByKey('sum') ─▶ page-totals-<t>.csv
+//          └▶ pairs('page', 'durationMs') ─▶ reduceByKey('sum') ─▶ updateStateByKey('sum') ─▶ page-time-<t>.csv
+//                                                                                          └─▶ top-10 table
 //
-// The generator's batches are columns and every keyed step is a built-in aggregation, so visits
-// travel from the generator to the wasm state tables without a JS object per visit; JS strings
-// are made only for the few dozen pages shown and saved.
+//   visits = the generator, or with `kafka` the topic website_logs: the generator's visits are produced
+//   into it (src/cli/demo-kafka.ts) and read back as JSON lines (src/sources/kafka-columns.ts).
+//
+// The visits' batches are columns and every keyed step is a built-in aggregation, so visits travel
+// to the wasm state tables without a JS object per visit; JS strings are made only for the few dozen
+// pages shown and saved (and, with Kafka, by kafkajs and the producer, per message).
 
 import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
 import { StreamingContext } from '../api/context.js';
-import { OptionError } from '../errors.js';
+import type { DStream } from '../api/dstream.js';
+import { OptionError, type SluiceError } from '../errors.js';
 import type { TextOutput } from '../sinks/console.js';
+import { KafkaColumnSource, connectAdmin } from '../sources/kafka-columns.js';
+import { VisitProducer, ensureTopic } from './demo-kafka.js';
 
 export interface DemoOptions {
   /** Stop (gracefully) after this many seconds; default: run until Ctrl-C. */
@@ -28,6 +35,8 @@ export interface DemoOptions {
   workers?: number;
   /** Milliseconds between batches (default 1000). */
   batchInterval?: number;
+  /** Run on Kafka: produce the visits into `topic` (default website_logs, made if missing) and read them back. */
+  kafka?: { brokers: string[]; topic?: string };
 }
 
 export interface DemoSummary {
@@ -37,6 +46,8 @@ export interface DemoSummary {
   visits: number;
   /** Distinct pages seen. */
   pages: number;
+  /** With Kafka: visits produced into the topic, per page (the monitor read exactly these). */
+  produced?: Map<string, number>;
 }
 
 const TOP = 10;
@@ -74,7 +85,28 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   if (typeof out !== 'string' || out === '') throw new OptionError('out', 'options.out must be a non-empty path');
 
   const ssc = new StreamingContext({ batchInterval, workers: options.workers });
-  const visits = ssc.generator({ ratePerSecond, pages: 60, seed: 7 });
+  const topic = options.kafka?.topic ?? 'website_logs';
+  let admin: Admin | undefined;
+  let feed: VisitProducer | undefined;
+  let fromKafka: KafkaColumnSource<{ page: string; durationMs: number }> | undefined;
+  let failure: SluiceError | undefined;
+  let visits: DStream<{ page: string; durationMs: number }>;
+  if (options.kafka) {
+    const brokers = options.kafka.brokers;
+    admin = await connectAdmin(brokers);
+    await ensureTopic(admin, topic);
+    fromKafka = new KafkaColumnSource({ brokers, topic, keyField: 'page', valueField: 'durationMs' });
+    visits = ssc.sourceStream(fromKafka);
+    feed = new VisitProducer({
+      brokers, topic, ratePerSecond, pages: 60, seed: 7,
+      onError: (err) => {
+        failure ??= err;
+        void ssc.stop().catch(() => undefined);
+      },
+    });
+  } else {
+    visits = ssc.generator({ ratePerSecond, pages: 60, seed: 7 });
+  }
 
   const views = visits.pairs('page').reduceByKey('sum');
   const viewTotals = views.updateStateByKey('sum');
@@ -107,7 +139,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         return;
       }
       const lines = [
-        `sluice website monitor · batch ${time} · ${info.records} visits in ${info.processingMs.toFixed(1)} ms · ` +
+        `sluice website monitor${options.kafka ? ` · Kafka topic ${topic}` : ''} · batch ${time} · ${info.records} visits in ${info.processingMs.toFixed(1)} ms · ` +
           `${summary.visits} visits total · saved to ${out}`,
         '',
         `${pad('#', 3, true)}  ${pad('page', 24)} ${pad('views', 10, true)} ${pad('this batch', 10, true)} ${pad('avg time', 10, true)}`,
@@ -125,19 +157,35 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     },
   });
 
-  const onSigint = (): void => void ssc.stop({ graceful: true }).catch(() => undefined);
+  // Stopping: the generator's batch in progress completes; on Kafka, producing stops first and the
+  // monitor then reads the topic up to where the producer got, so it has counted every visit sent.
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (!feed) return ssc.stop({ graceful: true });
+      await feed.stop();
+      await fromKafka!.drain(admin!);
+    })().catch((err: SluiceError) => {
+      failure ??= err;
+      return ssc.stop();
+    }));
+  const onSigint = (): void => void stop();
   process.once('SIGINT', onSigint);
   if (tty) stdout.write(`${ESC}?25l${ESC}H${ESC}2J`);
   try {
     await ssc.start();
-    if (seconds !== undefined && !(await ssc.awaitTerminationOrTimeout(seconds * 1000))) {
-      await ssc.stop({ graceful: true });
-    }
+    await feed?.start();
+    if (seconds !== undefined && !(await ssc.awaitTerminationOrTimeout(seconds * 1000))) await stop();
     await ssc.awaitTermination();
+    await stopping;
   } finally {
     process.removeListener('SIGINT', onSigint);
     if (tty) stdout.write(`${ESC}?25h`);
+    await feed?.stop().catch(() => undefined);
     await ssc.stop().catch(() => undefined);
+    await admin?.disconnect().catch(() => undefined);
   }
+  if (failure) throw failure;
+  if (feed) summary.produced = feed.sentByPage;
   return summary;
 }

@@ -335,9 +335,7 @@ export async function runKafkaAggregate(spec: AggregateSpec, options: KafkaAggre
     }
     assignment = new KafkaAssignment({
       source,
-      state: agg.state,
-      rt,
-      handover: handover ? { changelog: changelog!, transactions: transactions!, brokers: input.brokers, logLevel } : undefined,
+      handover: handover ? { state: agg.state, rt, changelog: changelog!, transactions: transactions!, brokers: input.brokers, logLevel } : undefined,
       log: options.log,
     });
     await source.open();

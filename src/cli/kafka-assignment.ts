@@ -19,12 +19,21 @@ import type { ByteShardTable, ShardSet } from '../state/shard-table.js';
 import type { KafkaTransactions } from '../sinks/kafka-transactions.js';
 import type { KafkaSource } from '../sources/kafka.js';
 
-export interface KafkaAssignmentOptions {
-  source: KafkaSource;
+/** What a job that hands partitions over between members needs (its shard p is partition p). */
+export interface HandoverParts {
   state: ShardSet<ByteShardTable>;
   rt: KernelRuntime;
-  /** Set when partitions are handed over between members (then shard p = partition p). */
-  handover?: { changelog: Changelog; transactions: KafkaTransactions; brokers: string[]; kafka?: Partial<KafkaConfig>; logLevel?: kafkaLogLevel };
+  changelog: Changelog;
+  transactions: KafkaTransactions;
+  brokers: string[];
+  kafka?: Partial<KafkaConfig>;
+  logLevel?: kafkaLogLevel;
+}
+
+export interface KafkaAssignmentOptions {
+  source: KafkaSource;
+  /** Set when partitions are handed over between members; without it the member owns them all. */
+  handover?: HandoverParts;
   /** One line per assignment change (stderr in the CLI). */
   log?: (line: string) => void;
 }
@@ -41,14 +50,14 @@ export class KafkaAssignment {
 
   /** Applies every pending assignment change (call it between batches: it touches the shards). */
   async apply(): Promise<void> {
-    const { source, state, handover, log } = this.options;
+    const { source, handover, log } = this.options;
     for (;;) {
       const changed = source.takeChanges();
       if (changed.length === 0) return;
       const added = changed.filter((p) => source.epochOf(p) !== undefined);
       const revoked = changed.filter((p) => source.epochOf(p) === undefined);
       if (handover) {
-        for (const p of changed) state.reset(p);
+        for (const p of changed) handover.state.reset(p);
         await Promise.all(revoked.map((p) => handover.transactions.drop(p)));
         if (revoked.length > 0) log?.(`partitions ${revoked.join(',')} of ${source.topic} went to another member; owned now: ${list(source.ownedPartitions)}`);
       }
@@ -59,7 +68,7 @@ export class KafkaAssignment {
         continue;
       }
       await handover.transactions.fence(added);
-      const restored = await handover.changelog.restore(this.options.rt, added, state);
+      const restored = await handover.changelog.restore(handover.rt, added, handover.state);
       const { committed, low, high } = await this.offsets();
       const starts: string[] = [];
       let keys = 0;

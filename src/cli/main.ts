@@ -82,11 +82,12 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('demo')
-    .description("the website monitor on the built-in page-visit generator (Ctrl-C stops it)")
+    .description('the website monitor on the built-in page-visit generator, or on Kafka with --kafka (Ctrl-C stops it)')
     .option('--seconds <n>', 'stop after n seconds')
     .option('--out <dir>', 'where each batch is saved', './out')
     .option('--rate <records/s>', 'generated page visits per second')
     .option('--workers <n>', 'worker threads (0: run on the main thread)')
+    .option('--kafka <host:port>', 'produce the visits into the Kafka topic website_logs and monitor them from there')
     .action(async (opts: Record<string, string | undefined>) => {
       const { runDemoCommand } = await import('./demo-command.js');
       await runDemoCommand(opts);

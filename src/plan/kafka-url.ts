@@ -14,6 +14,25 @@ export interface KafkaUrl {
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+):(\d{1,5})$/;
 
+/** What is wrong with a list of `host:port` bootstrap brokers, or undefined when nothing is. */
+function brokerListProblem(brokers: string[]): string | undefined {
+  for (const b of brokers) {
+    const m = HOST_PORT.exec(b);
+    if (!m) return `"${b}" is not HOST:PORT`;
+    const port = Number(m[2]);
+    if (port < 1 || port > 65535) return `port ${port} is out of range`;
+  }
+  return undefined;
+}
+
+/** Parses `HOST:PORT[,HOST:PORT]` given to `option` (e.g. `sluice demo --kafka`); throws OptionError naming it. */
+export function parseBrokerList(raw: string, option: string): string[] {
+  const brokers = raw.split(',');
+  const why = raw === '' ? 'it is empty' : brokerListProblem(brokers);
+  if (why) throw new OptionError(option, `${option} must be HOST:PORT[,HOST:PORT], got "${raw}": ${why}`);
+  return brokers;
+}
+
 export function isKafkaUrl(s: string | undefined): boolean {
   return typeof s === 'string' && s.toLowerCase().startsWith('kafka://');
 }
@@ -40,12 +59,8 @@ export function parseKafkaUrl(raw: string, option: string, allowGroup: boolean):
   const topic = decodeURIComponent(rest.slice(slash + 1));
   if (hosts === '') bad('no HOST:PORT');
   const brokers = hosts.split(',');
-  for (const b of brokers) {
-    const m = HOST_PORT.exec(b);
-    if (!m) bad(`"${b}" is not HOST:PORT`);
-    const port = Number(m![2]);
-    if (port < 1 || port > 65535) bad(`port ${port} is out of range`);
-  }
+  const why = brokerListProblem(brokers);
+  if (why) bad(why);
   if (topic === '') bad('no topic after the /');
   if (!TOPIC.test(topic) || topic === '.' || topic === '..') {
     bad(`"${topic}" is not a legal topic name (1-249 of a-z A-Z 0-9 . _ -)`);

@@ -132,6 +132,7 @@ export class KafkaSource {
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private stopped = false;
+  private draining = false;
   private running = false;
 
   constructor(options: KafkaSourceOptions) {
@@ -426,9 +427,22 @@ export class KafkaSource {
     this.signal();
   }
 
-  /** Bounded mode: every partition has reached its end offset. */
+  /**
+   * Ends a follow-mode source at `ends` (partition -> offset, e.g. the end offsets now): from here on it
+   * reads like a bounded one and finishes once every partition got there.
+   */
+  drainTo(ends: ReadonlyMap<number, number>): void {
+    this.draining = true;
+    for (const [p, e] of ends) {
+      this.end.set(p, e);
+      if (this.started.has(p) && (this.position.get(p) ?? 0) >= e) this.done.add(p);
+    }
+    this.signal();
+  }
+
+  /** Bounded mode (or after drainTo): every partition has reached its end offset. */
   get finished(): boolean {
-    return !this.options.follow && this.done.size === this.partitions && this.changed.size === 0;
+    return (!this.options.follow || this.draining) && this.done.size === this.partitions && this.changed.size === 0;
   }
 
   /**
