@@ -109,6 +109,34 @@ describeKafka('a consumer group of sluice members sharing partitions (real broke
     }, 240_000);
   }
 
+  it('a restarted --follow job restores its totals from the changelog and goes on from them', async () => {
+    const input = await topicOf('rb-restart', 3);
+    const output = await topicOf('rb-restart-out', 1);
+    const group = uniqueName('rb-restart-group');
+    const ref = new Map<string, KeyStats>();
+    const spec = parseAggregateSpec({
+      input: `kafka://${bootstrap}/${input}?group=${group}`, key: '0', value: '1', agg: 'count,sum', out: `kafka://${bootstrap}/${output}`,
+      follow: true, workers: 0,
+    });
+    const runUntilCaughtUp = async (): Promise<number> => {
+      const ac = new AbortController();
+      const job = runKafkaAggregate(spec, { signal: ac.signal, pollMs: 100 });
+      job.catch(() => {});
+      const ok = await eventually(() => caughtUp(group, input), 60_000);
+      ac.abort();
+      const res = await job;
+      expect(ok).toBe(true);
+      return res.restoredKeys;
+    };
+    await produceMessages(kafka, input, keyedCsvMessages(6000, 50, 7, ref).messages);
+    expect(await runUntilCaughtUp()).toBe(0);
+    await produceMessages(kafka, input, keyedCsvMessages(4000, 80, 8, ref).messages);
+    expect(await runUntilCaughtUp()).toBe(50);
+    const last = lastValues(await readTopicMessages(kafka, admin, output));
+    expect(last.size).toBe(ref.size);
+    for (const [k, s] of ref) expect(last.get(k), k).toEqual({ count: s.count, sum: s.sum });
+  }, 120_000);
+
   it('two members on a topic not keyed by the grouping key: the member owning part of it fails naming the record', async () => {
     const input = await topicOf('rb-mixed', 2);
     const output = await topicOf('rb-mixed-out', 1);
