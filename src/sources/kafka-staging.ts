@@ -71,34 +71,23 @@ const SPACE = 0x20;
 const BACKSLASH = 0x5c;
 const EMPTY = new Uint8Array(0);
 
-class Growing<T extends Int32Array | Float64Array | Uint32Array> {
-  a: T;
-  constructor(private readonly make: (n: number) => T) {
-    this.a = make(1024);
-  }
-  set(i: number, v: number): void {
-    if (i >= this.a.length) {
-      const next = this.make(this.a.length * 2);
-      next.set(this.a);
-      this.a = next;
-    }
-    this.a[i] = v;
-  }
-}
-
 export class KafkaStaging {
   private readonly options: KafkaStagingOptions;
-  private buf = new Uint8Array(1 << 20);
+  private buf: Uint8Array = new Uint8Array(1 << 20);
   private len = 0;
   private lines = 0;
   private n = 0;
-  private partitions = new Growing((n) => new Int32Array(n));
-  private offsets = new Growing((n) => new Float64Array(n));
-  private firstLines = new Growing((n) => new Uint32Array(n));
-  private firstBytes = new Growing((n) => new Uint32Array(n));
+  /** Per-message columns, `cap` long (see StagedMessages). */
+  private cap = 0;
+  private nextCap = 0;
+  private partitionOf = new Int32Array(0);
+  private offsetOf = new Float64Array(0);
+  private lineOf = new Uint32Array(0);
+  private byteOf = new Uint32Array(0);
   private skips: number[] = [];
   private rejected: RejectedMessage[] = [];
   private keys: MessageKeys | undefined;
+  private spare: Uint8Array | undefined;
 
   constructor(options: KafkaStagingOptions) {
     this.options = options;
@@ -118,10 +107,11 @@ export class KafkaStaging {
   /** Stages one message (see the header comment). */
   stage(partition: number, offset: number, value: Uint8Array | null, key: Uint8Array | null): void {
     const i = this.n++;
-    this.partitions.set(i, partition);
-    this.offsets.set(i, offset);
-    this.firstLines.set(i, this.lines);
-    this.firstBytes.set(i, this.len);
+    if (i >= this.cap) this.growMessages();
+    this.partitionOf[i] = partition;
+    this.offsetOf[i] = offset;
+    this.lineOf[i] = this.lines;
+    this.byteOf[i] = this.len;
     this.keys?.append(key);
     const v = value ?? EMPTY;
     const end = trimmedLength(v);
@@ -133,7 +123,10 @@ export class KafkaStaging {
       this.reject(i, partition, offset, v, end, 'the message has a null key, and --message-key groups records by the message key');
       return;
     }
-    if (this.options.format === 'csv') {
+    // csv: only a line feed or a quote can make a value other than one record (two native scans)
+    const lf = this.options.format === 'csv' ? v.indexOf(LF) : -1;
+    const innerLf = lf >= 0 && lf < end;
+    if (this.options.format === 'csv' && (innerLf || v.indexOf(QUOTE) >= 0)) {
       const shape = csvShape(v, end);
       if (shape !== 'one') {
         const raw = v.subarray(0, end);
@@ -156,7 +149,7 @@ export class KafkaStaging {
     } else {
       this.len += v.length;
       // quoted line feeds are data but still count as lines; a value's own final LF is its terminator
-      for (let p = v.indexOf(LF); p >= 0 && p < end; p = v.indexOf(LF, p + 1)) this.lines++;
+      if (innerLf) for (let p = lf; p >= 0 && p < end; p = v.indexOf(LF, p + 1)) this.lines++;
       if (v[v.length - 1] === LF) {
         this.lines++;
         return;
@@ -189,10 +182,11 @@ export class KafkaStaging {
       const from = old.byteOf[i]!;
       const to = last ? old.bytes.length : old.byteOf[i + 1]!;
       const j = this.n++;
-      this.partitions.set(j, old.partitionOf[i]!);
-      this.offsets.set(j, old.offsetOf[i]!);
-      this.firstLines.set(j, this.lines);
-      this.firstBytes.set(j, this.len);
+      if (j >= this.cap) this.growMessages();
+      this.partitionOf[j] = old.partitionOf[i]!;
+      this.offsetOf[j] = old.offsetOf[i]!;
+      this.lineOf[j] = this.lines;
+      this.byteOf[j] = this.len;
       this.keys?.append(old.keys ? Uint8Array.prototype.slice.call(old.keys.key(i)) : null);
       if (skip.has(i)) this.skips.push(j);
       this.reserve(to - from);
@@ -209,27 +203,42 @@ export class KafkaStaging {
     const out: StagedMessages = {
       bytes: this.buf.subarray(0, this.len),
       messages: this.n,
-      partitionOf: this.partitions.a.subarray(0, this.n),
-      offsetOf: this.offsets.a.subarray(0, this.n),
-      lineOf: this.firstLines.a.subarray(0, this.n),
-      byteOf: this.firstBytes.a.subarray(0, this.n),
+      partitionOf: this.partitionOf.subarray(0, this.n),
+      offsetOf: this.offsetOf.subarray(0, this.n),
+      lineOf: this.lineOf.subarray(0, this.n),
+      byteOf: this.byteOf.subarray(0, this.n),
       lineCount: this.lines,
       skips: Uint32Array.from(this.skips),
       rejected: this.rejected,
       keys: this.keys,
     };
-    this.buf = new Uint8Array(Math.max(1 << 20, Math.min(this.buf.length, 32 << 20)));
+    const size = Math.max(1 << 20, Math.min(this.buf.length, 32 << 20));
+    this.buf = this.spare && this.spare.length >= size ? this.spare : new Uint8Array(size);
+    this.spare = undefined;
     this.len = 0;
     this.lines = 0;
     this.n = 0;
-    this.partitions = new Growing((n) => new Int32Array(n));
-    this.offsets = new Growing((n) => new Float64Array(n));
-    this.firstLines = new Growing((n) => new Uint32Array(n));
-    this.firstBytes = new Growing((n) => new Uint32Array(n));
+    // the chunk keeps the columns: the next ones start as large as these were
+    this.cap = 0;
+    this.nextCap = Math.max(this.nextCap, out.messages);
     this.skips = [];
     this.rejected = [];
     this.keys = this.options.messageKeys?.();
     return out;
+  }
+
+  private growMessages(): void {
+    const cap = Math.max(1024, this.nextCap, this.cap * 2);
+    const grow = <T extends Int32Array | Float64Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a.subarray(0, this.n - 1) as never);
+      return b;
+    };
+    this.partitionOf = grow(this.partitionOf, (n) => new Int32Array(n));
+    this.offsetOf = grow(this.offsetOf, (n) => new Float64Array(n));
+    this.lineOf = grow(this.lineOf, (n) => new Uint32Array(n));
+    this.byteOf = grow(this.byteOf, (n) => new Uint32Array(n));
+    this.cap = cap;
   }
 
   private reserve(extra: number): void {
@@ -237,6 +246,14 @@ export class KafkaStaging {
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + extra));
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
+  }
+
+  /**
+   * Gives back the byte buffer of a chunk that was fully processed, for a later take() to stage into
+   * (a 16 MiB buffer per chunk would otherwise be allocated and zeroed, and be garbage, every time).
+   */
+  recycle(bytes: Uint8Array): void {
+    if (bytes.buffer !== this.buf.buffer && bytes.byteOffset === 0) this.spare = new Uint8Array(bytes.buffer, 0, bytes.buffer.byteLength);
   }
 
   /** Frees the key columns of what is staged. */

@@ -83,7 +83,7 @@ export interface KafkaChunk extends StagedMessages {
   messageAt(line: number): number;
   /** Partition and offset of the message holding chunk line `line`. */
   locate(line: number): KafkaMessagePosition;
-  /** Frees the chunk's key columns. */
+  /** The chunk was processed: frees its key columns and gives its buffer back for staging. */
   release(): void;
 }
 
@@ -494,7 +494,10 @@ export class KafkaSource {
         const m = messageAt(line);
         return { partition: partitionOf[m] ?? -1, offset: String(offsetOf[m] ?? -1) };
       },
-      release: () => staged.keys?.release(),
+      release: () => {
+        staged.keys?.release();
+        this.staging.recycle(staged.bytes);
+      },
     };
     this.moved.clear();
     if (this.pausedForRoom.size > 0 && this.consumer && this.running) {
