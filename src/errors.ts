@@ -90,6 +90,12 @@ export class IOError extends SluiceError {
   }
 }
 
+/** A failed Kafka call as an ERR_KAFKA error: `<what>: <kafkajs's message>`, retriable when kafkajs says so. */
+export function kafkaError(what: string, cause: unknown): SluiceError {
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  return new SluiceError('ERR_KAFKA', `${what}: ${msg}`, { cause, retriable: !!(cause as { retriable?: boolean } | undefined)?.retriable });
+}
+
 /**
  * A transaction of a Kafka job was refused because another instance initialised its transactional id:
  * the partitions it wrote for have a new owner (or are being restored again). Nothing of it is visible.

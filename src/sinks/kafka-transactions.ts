@@ -15,8 +15,8 @@
 // hold no ':', so the ids of different topics and groups never collide.
 
 import { Kafka, Partitioners, logLevel as kafkaLogLevel, type KafkaConfig, type Producer, type TopicMessages } from 'kafkajs';
-import { ProducerFencedError, SluiceError } from '../errors.js';
-import { sinkError, splitForSend } from './kafka.js';
+import { ProducerFencedError, SluiceError, kafkaError } from '../errors.js';
+import { splitForSend } from './kafka.js';
 
 /** A transaction's scope: one input partition, or every partition. */
 export type TransactionScope = number | 'all';
@@ -98,7 +98,7 @@ export class KafkaTransactions {
       await tx.abort();
     } catch (cause) {
       await producer.disconnect().catch(() => {});
-      throw sinkError(`cannot initialise the transactional id ${transactionalId}`, cause);
+      throw kafkaError(`cannot initialise the transactional id ${transactionalId}`, cause);
     }
     this.producers.set(scope, producer);
   }
@@ -138,7 +138,7 @@ export class KafkaTransactions {
         throw new ProducerFencedError(transactionalId, scope, (cause as Error).message, cause);
       }
       if (cause instanceof SluiceError) throw cause;
-      throw sinkError(`the transaction ${transactionalId} failed (nothing of this batch was committed)`, cause);
+      throw kafkaError(`the transaction ${transactionalId} failed (nothing of this batch was committed)`, cause);
     }
   }
 

@@ -10,7 +10,7 @@
 // exactly-once the same messages go into a transaction instead (src/sinks/kafka-transactions.ts).
 
 import { Kafka, Partitioners, logLevel as kafkaLogLevel, type KafkaConfig, type Message, type Producer, type TopicMessages } from 'kafkajs';
-import { SluiceError } from '../errors.js';
+import { kafkaError } from '../errors.js';
 import { csvField, csvNumber } from '../codec/csv-encode.js';
 import type { AggName } from '../plan/aggregate-spec.js';
 import type { ByteShardTable, ShardSet } from '../state/shard-table.js';
@@ -53,7 +53,7 @@ export class KafkaSink {
     try {
       await this.producer.connect();
     } catch (cause) {
-      throw sinkError(`cannot connect a producer for Kafka topic ${this.topic}`, cause);
+      throw kafkaError(`cannot connect a producer for Kafka topic ${this.topic}`, cause);
     }
   }
 
@@ -75,10 +75,7 @@ export class KafkaSink {
     if (ids.length === 0) return out;
     const aggs = this.options.aggs;
     const csv = this.options.format === 'csv';
-    const count = table.column('count');
-    const sum = table.column('sum');
-    const min = table.column('min');
-    const max = table.column('max');
+    const { count, sum, min, max } = table.accumulators();
     for (let i = 0; i < ids.length; i++) {
       const g = ids[i]!;
       const key = Buffer.from(table.key(g)); // a copy: the view moves when the table grows
@@ -109,7 +106,7 @@ export class KafkaSink {
       for (const part of splitForSend(topicMessages)) await this.producer.sendBatch({ topicMessages: part, acks: -1 });
       await beforeReturn?.();
     } catch (cause) {
-      throw sinkError(`cannot write to Kafka topic ${this.topic}`, cause);
+      throw kafkaError(`cannot write to Kafka topic ${this.topic}`, cause);
     }
     this.written += messages.length;
   }
@@ -166,9 +163,4 @@ export function* splitForSend(topicMessages: TopicMessages[]): Generator<TopicMe
     if (cur.length > 0) part.push({ topic: t.topic, messages: cur });
   }
   if (part.length > 0) yield part;
-}
-
-export function sinkError(what: string, cause: unknown): SluiceError {
-  const msg = cause instanceof Error ? cause.message : String(cause);
-  return new SluiceError('ERR_KAFKA', `${what}: ${msg}`, { cause, retriable: !!(cause as { retriable?: boolean })?.retriable });
 }

@@ -10,6 +10,7 @@
 // producer first and then drains has read exactly what was produced.
 
 import { Admin, Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
+import { kafkaError } from '../errors.js';
 import { DecodeJob } from '../codec/decode-job.js';
 import { Batch } from '../plan/batch.js';
 import type { ColumnTable } from '../plan/columns.js';
@@ -150,7 +151,11 @@ export class KafkaColumnSource<T> implements Source<T> {
 
 /** A kafkajs admin client on `brokers`, connected. */
 export async function connectAdmin(brokers: string[], logLevel: kafkaLogLevel = kafkaLogLevel.NOTHING): Promise<Admin> {
-  const admin = new Kafka({ clientId: 'sluice-demo', brokers, logLevel }).admin();
-  await admin.connect();
+  const admin = new Kafka({ clientId: 'sluice-demo', brokers, logLevel, retry: { retries: 3 } }).admin();
+  try {
+    await admin.connect();
+  } catch (cause) {
+    throw kafkaError(`cannot connect to Kafka at ${brokers.join(',')}`, cause);
+  }
   return admin;
 }

@@ -33,7 +33,7 @@
 
 import { Kafka, logLevel as kafkaLogLevel, type Consumer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
-import { SluiceError } from '../errors.js';
+import { SluiceError, kafkaError } from '../errors.js';
 import type { BadRecordContext } from '../codec/bad-record.js';
 import type { MessageKeys } from '../codec/message-keys.js';
 import { KafkaStaging, type KafkaMessagePosition, type StagedMessages } from './kafka-staging.js';
@@ -546,10 +546,4 @@ export class KafkaSource {
     }
     this.staging.release();
   }
-}
-
-export function kafkaError(what: string, cause: unknown): SluiceError {
-  const msg = cause instanceof Error ? cause.message : String(cause);
-  const retriable = !!(cause as { retriable?: boolean } | undefined)?.retriable;
-  return new SluiceError('ERR_KAFKA', `${what}: ${msg}`, { cause, retriable });
 }

@@ -21,7 +21,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { Kafka, logLevel as kafkaLogLevel, type Admin, type Consumer, type EachBatchPayload, type KafkaConfig, type Message } from 'kafkajs';
-import { SluiceError } from '../errors.js';
+import { SluiceError, kafkaError } from '../errors.js';
 import { MessageKeys } from '../codec/message-keys.js';
 import type { KernelRuntime } from '../runtime/pool.js';
 import type { ByteShardTable, ShardSet } from './shard-table.js';
@@ -133,7 +133,7 @@ export class Changelog {
       }
     } catch (cause) {
       if (cause instanceof SluiceError) throw cause;
-      throw changelogError(`cannot create or read the changelog topic ${this.topic}`, cause);
+      throw kafkaError(`cannot create or read the changelog topic ${this.topic}`, cause);
     }
     this.reader = new ChangelogReader(this.kafka, this.topic);
     await this.reader.open();
@@ -142,10 +142,7 @@ export class Changelog {
   /** Appends to `out` the data record of each group in `ids` of `table` (shard = changelog partition `partition`). */
   records(table: ByteShardTable, ids: Uint32Array, partition: number, out: Message[] = []): Message[] {
     if (ids.length === 0) return out;
-    const count = table.column('count');
-    const sum = table.column('sum');
-    const min = table.column('min');
-    const max = table.column('max');
+    const { count, sum, min, max } = table.accumulators();
     for (let i = 0; i < ids.length; i++) {
       const g = ids[i]!;
       const k = table.key(g);
@@ -179,7 +176,7 @@ export class Changelog {
     try {
       offsets = await this.admin.fetchTopicOffsets(this.topic);
     } catch (cause) {
-      throw changelogError(`cannot read the offsets of the changelog topic ${this.topic}`, cause);
+      throw kafkaError(`cannot read the offsets of the changelog topic ${this.topic}`, cause);
     }
     const out = new Map<number, RestoredPartition>();
     await Promise.all(
@@ -287,10 +284,7 @@ class ShardRestore {
     const gids = arena.alloc(n * 4);
     try {
       this.table.intern({ keyOffs: cols.keyOffs, keyBytes: cols.keyBytes, hashes: cols.hashes, values: 0, perm: 0 }, 0, n, gids);
-      const count = this.table.column('count');
-      const sum = this.table.column('sum');
-      const min = this.table.column('min');
-      const max = this.table.column('max');
+      const { count, sum, min, max } = this.table.accumulators();
       const g32 = arena.u32;
       const v = this.values;
       for (let i = 0; i < n; i++) {
@@ -371,14 +365,14 @@ class ChangelogReader {
         },
       });
     } catch (cause) {
-      throw changelogError(`cannot read the changelog topic ${this.topic}`, cause);
+      throw kafkaError(`cannot read the changelog topic ${this.topic}`, cause);
     }
     await this.joined;
   }
 
   /** Calls `onMessages` with the records of partition p in [from, end), batch by batch; resolves at `end`. */
   async read(partition: number, from: number, end: number, onMessages: (m: EachBatchPayload['batch']['messages']) => void): Promise<void> {
-    if (this.failure) throw changelogError(`the reader of the changelog topic ${this.topic} stopped`, this.failure);
+    if (this.failure) throw kafkaError(`the reader of the changelog topic ${this.topic} stopped`, this.failure);
     await new Promise<void>((done, fail) => {
       this.reads.set(partition, { end, onMessages, done, fail });
       this.consumer.seek({ topic: this.topic, partition, offset: String(from) });
@@ -406,9 +400,4 @@ function corrupt(topic: string, partition: number, offset: string, why: string):
     `the record at offset ${offset} of partition ${partition} of the changelog topic ${topic} cannot be restored: ${why}. ` +
       `Delete ${topic} (the group's state starts from zero), or use another consumer group`,
   );
-}
-
-function changelogError(what: string, cause: unknown): SluiceError {
-  const msg = cause instanceof Error ? cause.message : String(cause);
-  return new SluiceError('ERR_KAFKA', `${what}: ${msg}`, { cause, retriable: !!(cause as { retriable?: boolean })?.retriable });
 }

@@ -206,6 +206,11 @@ export abstract class ShardTable<I> {
     return this.arena.f64.subarray(base, base + this.count);
   }
 
+  /** The four accumulator columns over groups 0..count-1 (views, like `column`). */
+  accumulators(): Record<AccColumn, Float64Array> {
+    return { count: this.column('count'), sum: this.column('sum'), min: this.column('min'), max: this.column('max') };
+  }
+
   /** The stamp column over groups 0..count-1 (a view, like `column`). */
   stamps(): Uint32Array {
     this.checkLive();
