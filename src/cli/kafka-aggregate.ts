@@ -93,7 +93,8 @@ function envLogLevel(): kafkaLogLevel {
 /** What the keyed state means, for the changelog: a changelog of another job is refused. */
 function fingerprintOf(spec: AggregateSpec): string {
   const acc = (['count', 'sum', 'min', 'max'] as const).filter((_, i) => (aggMask(spec.aggs) & (1 << i)) !== 0);
-  return JSON.stringify({ format: spec.format, key: spec.messageKey ? { messageKey: true } : spec.key, value: spec.value ?? null, acc });
+  const field = (f: string | undefined): string | number | null => (f === undefined ? null : spec.format === 'csv' ? Number(f) : f);
+  return JSON.stringify({ format: spec.format, key: spec.messageKey ? { messageKey: true } : field(spec.key), value: field(spec.value), acc });
 }
 
 /** Runs `sluice aggregate` over a Kafka input as specified. Rejects with a SluiceError. */

@@ -137,6 +137,29 @@ describeKafka('a consumer group of sluice members sharing partitions (real broke
     for (const [k, s] of ref) expect(last.get(k), k).toEqual({ count: s.count, sum: s.sum });
   }, 120_000);
 
+  it('a job whose state means something else is refused the group\'s changelog, saying what differs', async () => {
+    const input = await topicOf('rb-other', 2);
+    const output = await topicOf('rb-other-out', 1);
+    const group = uniqueName('rb-other-group');
+    await produceMessages(kafka, input, keyedCsvMessages(500, 20, 9).messages);
+    const spec = (agg: string) =>
+      parseAggregateSpec({
+        input: `kafka://${bootstrap}/${input}?group=${group}`, key: '0', value: '1', agg, out: `kafka://${bootstrap}/${output}`, follow: true, workers: 0,
+      });
+    const ac = new AbortController();
+    const first = runKafkaAggregate(spec('count'), { signal: ac.signal, pollMs: 100 });
+    first.catch(() => {});
+    expect(await eventually(() => caughtUp(group, input), 60_000)).toBe(true);
+    ac.abort();
+    await first;
+    const err = (await runKafkaAggregate(spec('max')).catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(
+      `the changelog topic ${changelogTopicFor(input, group)} holds the state of another job ` +
+        '({"format":"csv","key":0,"value":1,"acc":["count"]}); this one is {"format":"csv","key":0,"value":1,"acc":["max"]}. ' +
+        `Use another consumer group for this job, or delete ${changelogTopicFor(input, group)} to start the group's state from zero`,
+    );
+  }, 120_000);
+
   it('two members on a topic not keyed by the grouping key: the member owning part of it fails naming the record', async () => {
     const input = await topicOf('rb-mixed', 2);
     const output = await topicOf('rb-mixed-out', 1);
