@@ -312,7 +312,8 @@ export async function runKafkaAggregate(spec: AggregateSpec, options: KafkaAggre
         committed.push(...ps);
         if (exactlyOnce) for (const p of ps) outputs += parts.get(p)!.outputs.length;
       } else if (r.reason instanceof ProducerFencedError) {
-        for (const p of ps) source.restart(p); // moved, or moving: as a new owner would, restore it again
+        // moved, or moving: as a new owner would, restore it again (every partition, when `all` was fenced)
+        for (const p of r.reason.scope === 'all' ? source.ownedPartitions : ps) source.restart(p);
       } else failure ??= r.reason;
     });
     if (failure) throw failure;

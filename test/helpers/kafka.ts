@@ -91,9 +91,21 @@ export async function produceMessages(kafka: Kafka, topic: string, messages: Mes
   await p.connect();
   try {
     const CHUNK = 10_000;
+    // a topic made a moment ago may not be in every broker's metadata yet: retry what says so
+    const send = async (part: Message[]): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await p.send({ topic, acks: -1, messages: part });
+          return;
+        } catch (err) {
+          if (attempt >= 10 || !(err as { retriable?: boolean }).retriable) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    };
     const sends: Array<Promise<unknown>> = [];
     for (let i = 0; i < messages.length; i += CHUNK) {
-      sends.push(p.send({ topic, acks: -1, messages: messages.slice(i, i + CHUNK) }));
+      sends.push(send(messages.slice(i, i + CHUNK)));
       if (sends.length === 4) await Promise.all(sends.splice(0));
     }
     await Promise.all(sends);

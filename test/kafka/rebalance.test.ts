@@ -13,6 +13,7 @@ import { runKafkaAggregate } from '../../src/cli/kafka-aggregate.js';
 import { parseAggregateSpec } from '../../src/plan/aggregate-spec.js';
 import { CoPartitionError } from '../../src/errors.js';
 import { changelogTopicFor } from '../../src/state/changelog.js';
+import { transactionalIdFor } from '../../src/sinks/kafka-transactions.js';
 
 describeKafka('a consumer group of sluice members sharing partitions (real broker)', () => {
   let kafka: Kafka;
@@ -135,6 +136,43 @@ describeKafka('a consumer group of sluice members sharing partitions (real broke
     const last = lastValues(await readTopicMessages(kafka, admin, output));
     expect(last.size).toBe(ref.size);
     for (const [k, s] of ref) expect(last.get(k), k).toEqual({ count: s.count, sum: s.sum });
+  }, 120_000);
+
+  it('a member whose transactional id is fenced under it restores its partitions from the changelog and stays exact', async () => {
+    const input = await topicOf('rb-fence', 2);
+    const output = await topicOf('rb-fence-out', 1);
+    const group = uniqueName('rb-fence-group');
+    const ref = new Map<string, KeyStats>();
+    await produceMessages(kafka, input, keyedCsvMessages(3000, 40, 11, ref).messages);
+    const spec = parseAggregateSpec({
+      input: `kafka://${bootstrap}/${input}?group=${group}`, key: '0', value: '1', agg: 'count,sum', out: `kafka://${bootstrap}/${output}`,
+      follow: true, exactlyOnce: true, workers: 0,
+    });
+    const ac = new AbortController();
+    const lines: string[] = [];
+    const job = runKafkaAggregate(spec, { signal: ac.signal, pollMs: 100, log: (l) => lines.push(l) });
+    job.catch(() => {});
+    expect(await eventually(() => caughtUp(group, input), 60_000)).toBe(true);
+    // another instance initialises the id the member (owning both partitions) writes its batches under
+    const intruder = kafka.producer({ transactionalId: transactionalIdFor(input, group, 'all'), idempotent: true, maxInFlightRequests: 1 });
+    await intruder.connect();
+    await (await intruder.transaction()).abort();
+    await intruder.disconnect();
+    await produceMessages(kafka, input, keyedCsvMessages(3000, 40, 12, ref).messages);
+    expect(await eventually(() => caughtUp(group, input), 60_000)).toBe(true);
+    ac.abort();
+    await job;
+    expect(lines.filter((l) => / assigned: /.test(l))).toHaveLength(2); // at the start, and again after the fencing
+    expect(lines[1]).toMatch(/^partitions 0,1 of \S+ assigned: 40 keys restored/);
+    const read = await readTopicMessages(kafka, admin, output);
+    const last = lastValues(read);
+    for (const [k, st] of ref) expect(last.get(k), k).toEqual({ count: st.count, sum: st.sum });
+    const prev = new Map<string, number>();
+    for (const m of read) {
+      const c = (JSON.parse(m.value) as { count: number }).count;
+      expect(c, m.key).toBeGreaterThan(prev.get(m.key) ?? 0);
+      prev.set(m.key, c);
+    }
   }, 120_000);
 
   it('a job whose state means something else is refused the group\'s changelog, saying what differs', async () => {
