@@ -75,9 +75,9 @@ export interface KafkaSourceOptions {
 export interface KafkaChunk extends StagedMessages {
   /** Per partition that moved: the next offset to read (what to commit once the chunk is processed). */
   offsets: Array<{ partition: number; offset: string }>;
-  /** Epoch of each partition this member owned when the chunk was taken. */
+  /** Epoch of each partition this member owned and had started when the chunk was taken. */
   epochs: ReadonlyMap<number, number>;
-  /** This member owned every partition of the topic when the chunk was taken. */
+  /** This member owned (and had started) every partition of the topic when the chunk was taken. */
   ownedAll: boolean;
   /** The message whose record holds the chunk's 0-based line `line`. */
   messageAt(line: number): number;
@@ -471,8 +471,10 @@ export class KafkaSource {
   private take(): KafkaChunk {
     const staged = this.staging.take();
     const { partitionOf, offsetOf, lineOf } = staged;
+    // partitions still waiting for their state (not started) are no part of this chunk: nothing is
+    // written for them, and a member is not counted as owning everything until they are started
     const epochs = new Map<number, number>();
-    for (const p of this.owned) epochs.set(p, this.epochs.get(p)!);
+    for (const p of this.started) epochs.set(p, this.epochs.get(p)!);
     const messageAt = (line: number): number => {
       // the last message whose first line is <= line
       let lo = 0;
@@ -488,7 +490,7 @@ export class KafkaSource {
       ...staged,
       offsets: [...this.moved].sort((a, b) => a - b).map((p) => ({ partition: p, offset: String(this.position.get(p)!) })),
       epochs,
-      ownedAll: this.ownsAll,
+      ownedAll: this.partitions > 0 && this.started.size === this.partitions,
       messageAt,
       locate(line: number) {
         const m = messageAt(line);

@@ -1,7 +1,7 @@
 // kafka:// URLs and the Kafka options of `sluice aggregate`: parsed at the boundary, errors name the option.
 
 import { describe, expect, it } from 'vitest';
-import { parseKafkaUrl } from '../../src/plan/kafka-url.js';
+import { parseBrokerList, parseKafkaUrl } from '../../src/plan/kafka-url.js';
 import { parseAggregateSpec } from '../../src/plan/aggregate-spec.js';
 import { OptionError } from '../../src/errors.js';
 
@@ -69,6 +69,9 @@ describe('aggregate spec: Kafka options', () => {
     [{ input: 'kafka://h:1/in', deadLetter: 'dead.jsonl' }, '--dead-letter'],
     [{ input: 'kafka://h:1/in', deadLetter: 'kafka://h/dead' }, '--dead-letter'],
     [{ input: 'in.csv', onError: 'dead-letter:kafka://h:1/dead' }, '--on-error'],
+    [{ input: 'in.csv', key: undefined, messageKey: true }, '--message-key'],
+    [{ input: 'kafka://h:1/in', messageKey: true }, '--message-key'],
+    [{ input: 'kafka://h:1/in', key: undefined }, '--key'],
   ])('refuses %j naming %s', (o, option) => {
     expect(optionOf(() => parseAggregateSpec({ ...base, ...o }))).toBe(option);
   });
@@ -76,5 +79,23 @@ describe('aggregate spec: Kafka options', () => {
   it('--dead-letter kafka:// is the dead-letter policy', () => {
     const s = parseAggregateSpec({ ...base, input: 'kafka://h:1/in', deadLetter: 'kafka://h:1/dead' });
     expect(s.onError).toEqual({ kind: 'dead-letter', path: 'kafka://h:1/dead', kafka: { brokers: ['h:1'], topic: 'dead', group: undefined } });
+  });
+
+  it('--message-key takes the place of --key', () => {
+    const s = parseAggregateSpec({ ...base, input: 'kafka://h:1/in', key: undefined, messageKey: true });
+    expect(s.messageKey).toBe(true);
+    expect(s.key).toBe('');
+    expect(() => parseAggregateSpec({ ...base, input: 'kafka://h:1/in', key: undefined })).toThrow(
+      '--key <col> is required (or --message-key to group by the message key)',
+    );
+  });
+});
+
+describe('parseBrokerList', () => {
+  it('reads HOST:PORT[,HOST:PORT] and names the option when it cannot', () => {
+    expect(parseBrokerList('a:1,[::1]:9092,b.c:65535', '--kafka')).toEqual(['a:1', '[::1]:9092', 'b.c:65535']);
+    expect(() => parseBrokerList('', '--kafka')).toThrow('--kafka must be HOST:PORT[,HOST:PORT], got "": it is empty');
+    expect(() => parseBrokerList('a:1,b', '--kafka')).toThrow('--kafka must be HOST:PORT[,HOST:PORT], got "a:1,b": "b" is not HOST:PORT');
+    expect(() => parseBrokerList('a:70000', '--kafka')).toThrow('port 70000 is out of range');
   });
 });
