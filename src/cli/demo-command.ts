@@ -23,6 +23,7 @@ export async function runDemoCommand(opts: Record<string, string | undefined>): 
     }
     workers = Number(opts.workers);
   }
+  if (opts.out === '') throw new OptionError('--out', '--out must be a directory path');
   const kafka = opts.kafka === undefined ? undefined : { brokers: parseBrokerList(opts.kafka, '--kafka') };
   const summary = await runDemo({ seconds, out: opts.out ?? './out', ratePerSecond, workers, kafka });
   const produced = summary.produced ? [...summary.produced.values()].reduce((a, b) => a + b, 0) : undefined;

@@ -1,7 +1,7 @@
 // The columnar aggregate job's specification (what `sluice aggregate` runs), validated at the boundary.
 
 import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 import { OptionError } from '../errors.js';
 import { isKafkaUrl, parseKafkaUrl, type KafkaUrl } from './kafka-url.js';
 
@@ -62,6 +62,13 @@ export interface AggregateSpecInput {
 }
 
 export const DEFAULT_BATCH_SIZE = 1 << 20;
+/**
+ * Each record slot of a batch takes ~32 bytes of shared memory in each of the two decode jobs; 16M
+ * records keep that at 1 GiB of the 4 GiB memory, leaving the rest to the keyed state.
+ */
+export const MAX_BATCH_SIZE = 1 << 24;
+/** The largest CSV column index the decoder takes (an i32 in the decode job struct). */
+export const MAX_COLUMN_INDEX = 0x7fff_ffff;
 
 const FORMAT_BY_EXT: Record<string, 'csv' | 'jsonl'> = {
   '.csv': 'csv',
@@ -78,6 +85,16 @@ function positiveInt(raw: string | number, option: string, min: number, max: num
     throw new OptionError(option, `${option} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return n;
+}
+
+/** A CSV `--key` / `--value` without --header: a 0-based column index the decoder can hold. */
+function checkColumnIndex(raw: string, option: string): void {
+  if (!/^\d+$/.test(raw)) {
+    throw new OptionError(option, `${option} must be a 0-based column index for CSV without --header, got "${raw}"`);
+  }
+  if (Number(raw) > MAX_COLUMN_INDEX) {
+    throw new OptionError(option, `${option} must be a column index from 0 to ${MAX_COLUMN_INDEX}, got "${raw}"`);
+  }
 }
 
 /** Checks CLI-shaped options and fills defaults. Throws OptionError naming the option. */
@@ -103,13 +120,11 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
     if (o.key !== undefined) throw new OptionError('--message-key', '--key and --message-key both say what to group by: give one of them');
   } else if (o.key === undefined || o.key === '') {
     throw new OptionError('--key', `--key <col> is required${kafkaInput ? ' (or --message-key to group by the message key)' : ''}`);
-  } else if (format === 'csv' && !o.header && !/^\d+$/.test(o.key)) {
-    throw new OptionError('--key', `--key must be a 0-based column index for CSV without --header, got "${o.key}"`);
+  } else if (format === 'csv' && !o.header) {
+    checkColumnIndex(o.key, '--key');
   }
   if (o.value !== undefined && o.value === '') throw new OptionError('--value', '--value <col> must not be empty');
-  if (o.value !== undefined && format === 'csv' && !o.header && !/^\d+$/.test(o.value)) {
-    throw new OptionError('--value', `--value must be a 0-based column index for CSV without --header, got "${o.value}"`);
-  }
+  if (o.value !== undefined && format === 'csv' && !o.header) checkColumnIndex(o.value, '--value');
   if (o.agg === undefined || o.agg.trim() === '') throw new OptionError('--agg', '--agg <list> is required (count,sum,min,max,avg)');
   const aggs = o.agg.split(',').map((a) => a.trim());
   for (const a of aggs) {
@@ -143,6 +158,17 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
   } else if (o.deadLetter !== undefined) {
     throw new OptionError('--dead-letter', `--dead-letter must be a kafka:// URL (use --on-error dead-letter:<path> for a file), got "${o.deadLetter}"`);
   }
+  if (o.out === '') throw new OptionError('--out', '--out must be a file path, or - for standard output');
+  if (onError.kind === 'dead-letter' && !onError.kafka) {
+    // the dead-letter file is opened (truncated) before the input is read: it must be neither the input nor the output
+    const dead = resolve(onError.path);
+    if (!kafkaInput && o.input !== '-' && dead === resolve(o.input)) {
+      throw new OptionError('--on-error', `--on-error dead-letter:${onError.path} is the --input file; write bad records to another file`);
+    }
+    if (o.out !== undefined && o.out !== '-' && !kafkaOut && dead === resolve(o.out)) {
+      throw new OptionError('--on-error', `--on-error dead-letter:${onError.path} is the --out file; write bad records to another file`);
+    }
+  }
   if (o.follow && !kafkaInput) throw new OptionError('--follow', '--follow needs a kafka:// --input');
   if (o.exactlyOnce && !kafkaOut) throw new OptionError('--exactly-once', '--exactly-once needs a kafka:// --out');
   if (o.exactlyOnce && !kafkaInput) throw new OptionError('--exactly-once', '--exactly-once needs a kafka:// --input');
@@ -159,7 +185,7 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
     outFormat = o.outFormat;
   }
   const workers = o.workers === undefined ? availableParallelism() : positiveInt(o.workers, '--workers', 0, 256);
-  const batchSize = o.batchSize === undefined ? DEFAULT_BATCH_SIZE : positiveInt(o.batchSize, '--batch-size', 1, 1 << 26);
+  const batchSize = o.batchSize === undefined ? DEFAULT_BATCH_SIZE : positiveInt(o.batchSize, '--batch-size', 1, MAX_BATCH_SIZE);
   return {
     input: o.input,
     format,
