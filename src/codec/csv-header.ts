@@ -164,11 +164,21 @@ export function readCsvHeader(bytes: Uint8Array, options: { delimiter?: string; 
 
 /**
  * Resolves a `--key`/`--value` argument against header columns: an exact column name first, else a
- * 0-based index. Throws OptionError naming the option when neither matches.
+ * 0-based index. Throws OptionError naming the option when neither matches, or when the name is that
+ * of several columns (as Spark refuses an ambiguous column reference).
  */
 export function resolveCsvColumn(columns: readonly string[], spec: string, option: string): number {
   const byName = columns.indexOf(spec);
-  if (byName >= 0) return byName;
+  if (byName >= 0) {
+    const all = columns.flatMap((c, i) => (c === spec ? [i] : []));
+    if (all.length > 1) {
+      throw new OptionError(
+        option,
+        `${option} "${spec}" is ambiguous: columns ${all.slice(0, -1).join(', ')} and ${all.at(-1)} of the header have that name (give the 0-based index of one)`,
+      );
+    }
+    return byName;
+  }
   if (/^\d+$/.test(spec) && Number(spec) < columns.length) return Number(spec);
   throw new OptionError(
     option,

@@ -326,6 +326,18 @@ describe.concurrent('sluice aggregate: usage errors exit 2 and name the option',
     expect([v.code, v.stderr]).toEqual([2, 'sluice: --value "amt" is not a column of the header (columns: "city", "amount")\n']);
   });
 
+  it('a header name that several columns have is ambiguous; their indexes still work', async () => {
+    const input = file('dup-header.csv', 'page,ms,page\n/a,1,/x\n/b,2,/y\n');
+    const k = await runCli(['aggregate', '--input', input, '--header', '--key', 'page', '--value', 'ms', '--agg', 'sum']);
+    expect([k.code, k.stdout.length, k.stderr]).toEqual([
+      2,
+      0,
+      'sluice: --key "page" is ambiguous: columns 0 and 2 of the header have that name (give the 0-based index of one)\n',
+    ]);
+    const byIndex = await runCli(['aggregate', '--input', input, '--header', '--key', '2', '--value', 'ms', '--agg', 'sum']);
+    expect(lines(byIndex.stdout)).toEqual({ header: 'key,sum', rows: ['/x,1', '/y,2'] });
+  });
+
   it('a missing input file exits 1', async () => {
     const missing = path.join(dir, 'no-such.csv');
     const r = await runCli(['aggregate', '--input', missing, '--key', '0', '--agg', 'count']);
