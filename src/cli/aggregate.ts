@@ -3,7 +3,7 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { IOError, OptionError } from '../errors.js';
+import { IOError } from '../errors.js';
 import { readCsvHeader, resolveCsvColumn } from '../codec/csv-header.js';
 import { endStream, writeCsvResult } from '../sinks/csv-result.js';
 import type { BadRecord, DecodeJobOptions } from '../codec/decode-job.js';
@@ -30,10 +30,14 @@ function sourceName(spec: AggregateSpec): string {
   return spec.input === '-' ? 'stdin' : spec.input;
 }
 
-/** Collects the bytes before the first data record when the CSV has a header. */
+/**
+ * Collects the bytes before the first data record when the CSV has a header; `columns` is undefined
+ * when the input holds no record at all.
+ */
 async function* withHeader(
   chunks: AsyncIterable<Uint8Array>,
-  onHeader: (columns: string[], lines: number) => void,
+  source: string,
+  onHeader: (columns: string[] | undefined, lines: number) => void,
 ): AsyncGenerator<Uint8Array> {
   let head = new Uint8Array(0);
   let done = false;
@@ -46,7 +50,7 @@ async function* withHeader(
     joined.set(head);
     joined.set(chunk, head.length);
     head = joined;
-    const h = readCsvHeader(head, { final: false });
+    const h = readCsvHeader(head, { final: false, source });
     if (h) {
       done = true;
       onHeader(h.columns, h.lines);
@@ -54,8 +58,7 @@ async function* withHeader(
     }
   }
   if (!done) {
-    const h = readCsvHeader(head, { final: true });
-    if (!h) throw new OptionError('--header', '--header: the input has no header line');
+    const h = readCsvHeader(head, { final: true, source })!;
     onHeader(h.columns, h.lines);
     if (h.consumed < head.length) yield head.subarray(h.consumed);
   }
@@ -147,8 +150,12 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
       await opened;
       let chunks: AsyncIterable<Uint8Array> = stream as AsyncIterable<Uint8Array>;
       if (spec.format === 'csv' && spec.header) {
-        chunks = withHeader(chunks, (columns, lines) => {
-          agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1 + lines, columns), aggs: spec.aggs, onBadRecord });
+        chunks = withHeader(chunks, source, (columns, lines) => {
+          // no header line: the input holds no record, so the result is empty and no column is ever read
+          const decode = columns
+            ? makeDecode(spec.key, spec.value, 1 + lines, columns)
+            : makeDecode('0', spec.value === undefined ? undefined : '0', 1 + lines);
+          agg = new ColumnarAggregate(rt, { decode, aggs: spec.aggs, onBadRecord });
         });
       } else {
         agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord });

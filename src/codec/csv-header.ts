@@ -4,7 +4,7 @@
 // few records the host looks at itself. Quoted fields may hold delimiters, CR, LF and "" escapes; a record
 // ends at LF, CRLF or (when the input is final) its end; a '"' inside an unquoted field is data.
 
-import { OptionError } from '../errors.js';
+import { BadRecordError, OptionError } from '../errors.js';
 
 const QUOTE = 0x22;
 const LF = 0x0a;
@@ -120,7 +120,8 @@ export function readCsvRecord(bytes: Uint8Array, start: number, delimiter: numbe
 
 /** A header record: its column names, and the bytes and lines it took (blank lines before it included). */
 export interface CsvHeader {
-  columns: string[];
+  /** The header's names; undefined when the input ended before any record (empty, or blank lines only). */
+  columns: string[] | undefined;
   /** Bytes from the start of the input to the first byte after the header's terminator. */
   consumed: number;
   /** LF bytes in those bytes: the first data byte is on line 1 + lines. */
@@ -131,10 +132,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Reads the header record at the start of `bytes`, skipping blank lines as the decoder does. Returns
- * undefined when more input is needed (`final` false and no complete record yet). Throws OptionError
- * when the header is empty, malformed or not UTF-8.
+ * undefined when more input is needed (`final` false and no complete record yet), and no columns when
+ * the input holds no record at all. Throws BadRecordError (naming `source` and the header's line) when
+ * the header is malformed or not UTF-8.
  */
-export function readCsvHeader(bytes: Uint8Array, options: { delimiter?: string; final?: boolean } = {}): CsvHeader | undefined {
+export function readCsvHeader(
+  bytes: Uint8Array,
+  options: { delimiter?: string; final?: boolean; source?: string } = {},
+): CsvHeader | undefined {
   const delimiter = delimiterByte(options.delimiter ?? ',');
   const final = options.final ?? false;
   let start = 0;
@@ -148,15 +153,16 @@ export function readCsvHeader(bytes: Uint8Array, options: { delimiter?: string; 
       lines += rec.newlines;
       continue;
     }
-    if (rec.end === start) throw new OptionError('--header', '--header: the input has no header line');
+    if (rec.end === start) return { columns: undefined, consumed: bytes.length, lines };
+    const source = options.source ?? 'the input';
     if (rec.quoteError) {
-      throw new OptionError('--header', `--header: the header line has a quoting error in column ${rec.quoteError.column}`);
+      throw new BadRecordError(source, 1 + lines, `the header line has a quoting error in column ${rec.quoteError.column}`);
     }
     let columns: string[];
     try {
       columns = rec.fields.map((f) => utf8.decode(f));
     } catch {
-      throw new OptionError('--header', '--header: the header line is not valid UTF-8');
+      throw new BadRecordError(source, 1 + lines, 'the header line is not valid UTF-8');
     }
     return { columns, consumed: rec.next, lines: lines + rec.newlines };
   }

@@ -206,6 +206,23 @@ describe.concurrent('sluice aggregate: bad records', () => {
     expect([j.code, j.stderr]).toEqual([1, `sluice: bad record at line 2 of ${jl}: field "v" is not a decimal number: "1_000"\n`]);
   });
 
+  it('a malformed --header line stops the job under every policy: exit 1, its line and what is wrong', async () => {
+    const quoted = file('bad-header.csv', '\r\n"page"x,ms\n/a,1\n');
+    const q = await runCli(['aggregate', '--input', quoted, '--header', '--key', 'ms', '--agg', 'count', '--on-error', 'skip']);
+    expect([q.code, q.stdout.length, q.stderr]).toEqual([1, 0, `sluice: bad record at line 2 of ${quoted}: the header line has a quoting error in column 0\n`]);
+    const utf8 = file('utf8-header.csv', Buffer.from([0x70, 0xff, 0x2c, 0x6d, 0x0a, 0x61, 0x2c, 0x31, 0x0a]));
+    const u = await runCli(['aggregate', '--input', '-', '--header', '--key', '1', '--agg', 'count'], { stdin: readFileSync(utf8) });
+    expect([u.code, u.stdout.length, u.stderr]).toEqual([1, 0, 'sluice: bad record at line 1 of stdin: the header line is not valid UTF-8\n']);
+  });
+
+  it('--header on an input with no record at all gives the empty result', async () => {
+    for (const text of ['', '\n\r\n']) {
+      const input = file('no-header.csv', text);
+      const r = await runCli(['aggregate', '--input', input, '--header', '--key', 'page', '--value', 'ms', '--agg', 'count,sum']);
+      expect([r.code, r.stderr, r.stdout.toString()]).toEqual([0, '', 'key,count,sum\n']);
+    }
+  });
+
   it('--on-error skip: aggregates the good records and reports the count on stderr', async () => {
     const input = file('skip.csv', text);
     const r = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count,sum', '--on-error', 'skip']);
