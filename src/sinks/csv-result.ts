@@ -26,9 +26,18 @@ export async function writeCsvResult(agg: ColumnarAggregate, spec: Pick<Aggregat
   } catch (cause) {
     throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
   }
+  // stdout may be a pipe whose reader went away (`| head`): the write fails with EPIPE, which must end
+  // the job as an unwritable output, not crash it through an unhandled 'error' event
+  let stdoutError: Error | undefined;
+  const onStdoutError = (err: Error): void => void (stdoutError ??= err);
+  if (toStdout) process.stdout.on('error', onStdoutError);
   const write = async (text: string): Promise<void> => {
-    if (fh) await fh.write(text);
-    else if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+    if (fh) {
+      await fh.write(text);
+      return;
+    }
+    await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+    if (stdoutError) throw stdoutError;
   };
   // ignoreBOM: keys are kept byte for byte, a key that starts with U+FEFF included
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -66,6 +75,10 @@ export async function writeCsvResult(agg: ColumnarAggregate, spec: Pick<Aggregat
   } catch (cause) {
     if (fh) await fh.close().catch(() => {});
     if (tmp) await rm(tmp, { force: true });
+    if (toStdout) {
+      const closed = (cause as NodeJS.ErrnoException).code === 'EPIPE' ? 'its reader closed it (EPIPE)' : (cause as Error).message;
+      throw new IOError('ERR_OUTPUT', spec.out, `cannot write the result to standard output: ${closed}`, { cause });
+    }
     throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
   }
   return groups;

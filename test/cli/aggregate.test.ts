@@ -1,9 +1,10 @@
 // `sluice aggregate` through the real binary: the outputs, messages and exit codes a user sees.
 
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { CLI, runCli, tempDir } from '../helpers/cli.js';
 import { aggregateReference, parseCsvOutput } from '../reference/aggregate.js';
 
 let dir: string;
@@ -154,6 +155,18 @@ describe.concurrent('sluice aggregate: output', () => {
     } finally {
       rm();
     }
+  });
+
+  it('stops with exit 1 and one line on stderr when the reader of stdout goes away (| head)', async () => {
+    let text = '';
+    for (let i = 0; i < 200_000; i++) text += `key-${i},1\n`;
+    const input = file('wide.csv', text);
+    const child = spawn(process.execPath, [CLI, 'aggregate', '--input', input, '--key', '0', '--agg', 'count'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy()); // like `head -1`: read a little, then close the pipe
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect([code, stderr]).toEqual([1, 'sluice: cannot write the result to standard output: its reader closed it (EPIPE)\n']);
   });
 
   it('streams stdin with --input - (records split across reads)', async () => {
