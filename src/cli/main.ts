@@ -70,10 +70,11 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       const result = await runAggregate(spec);
-      if (result.skipped > 0 && spec.onError.kind === 'skip') {
+      // the count is reported even when it is 0, so a script can always read it
+      if (spec.onError.kind === 'skip') {
         process.stderr.write(`sluice: skipped ${result.skipped} bad record${result.skipped === 1 ? '' : 's'}\n`);
       }
-      if (result.skipped > 0 && spec.onError.kind === 'dead-letter') {
+      if (spec.onError.kind === 'dead-letter') {
         process.stderr.write(
           `sluice: wrote ${result.skipped} bad record${result.skipped === 1 ? '' : 's'} to ${spec.onError.path}\n`,
         );

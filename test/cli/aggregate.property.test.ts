@@ -419,8 +419,9 @@ async function checkBinary(
       return;
     }
     const k = expected.bad.length;
+    const s = k === 1 ? '' : 's';
     const stderr =
-      k === 0 ? '' : job.options.onError === 'skip' ? `sluice: skipped ${k} bad record${k === 1 ? '' : 's'}\n` : `sluice: wrote ${k} bad record${k === 1 ? '' : 's'} to ${dead}\n`;
+      job.options.onError === 'fail' ? '' : job.options.onError === 'skip' ? `sluice: skipped ${k} bad record${s}\n` : `sluice: wrote ${k} bad record${s} to ${dead}\n`;
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr });
     expect(parseCsvOutput(r.stdout.toString('utf8'))).toEqual({ header: expected.header, rows: expected.rows });
     if (job.options.onError === 'dead-letter') expect(readDeadLetters(dead)).toEqual(expectedDeadLetters(job, expected.bad));

@@ -251,6 +251,15 @@ describe.concurrent('sluice aggregate: bad records', () => {
     });
   });
 
+  it('skip and dead-letter report the count of bad records on stderr also when it is 0', async () => {
+    const input = file('clean.csv', 'a,1\n');
+    const dead = path.join(dir, 'dead-none.jsonl');
+    const skip = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--on-error', 'skip']);
+    expect([skip.code, skip.stderr, skip.stdout.toString()]).toEqual([0, 'sluice: skipped 0 bad records\n', 'key,sum\na,1\n']);
+    const dl = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--on-error', `dead-letter:${dead}`]);
+    expect([dl.code, dl.stderr, readFileSync(dead, 'utf8')]).toEqual([0, `sluice: wrote 0 bad records to ${dead}\n`, '']);
+  });
+
   it('--on-error dead-letter:<path>: one JSON line {line, reason, raw} per bad record, in input order', async () => {
     const dead = path.join(dir, 'dead.jsonl');
     const input = file(
