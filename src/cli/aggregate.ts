@@ -4,6 +4,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { IOError } from '../errors.js';
+import { readWithoutBom, withoutBom } from '../codec/bom.js';
 import { readCsvHeader, resolveCsvColumn } from '../codec/csv-header.js';
 import { endStream, writeCsvResult } from '../sinks/csv-result.js';
 import type { BadRecord, DecodeJobOptions } from '../codec/decode-job.js';
@@ -127,13 +128,13 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
       }
       try {
         agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord });
-        const read = async (into: Uint8Array): Promise<number> => {
+        const read = readWithoutBom(async (into: Uint8Array): Promise<number> => {
           try {
             return (await fh.read(into, 0, into.length, null)).bytesRead;
           } catch (cause) {
             throw ioError(cause);
           }
-        };
+        });
         while ((await agg.pushFrom(read, CHUNK_BYTES)) > 0) {
           // each call reads one chunk, decodes it and folds every full batch
         }
@@ -148,7 +149,7 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
         stream.once('error', (cause: NodeJS.ErrnoException) => reject(ioError(cause)));
       });
       await opened;
-      let chunks: AsyncIterable<Uint8Array> = stream as AsyncIterable<Uint8Array>;
+      let chunks: AsyncIterable<Uint8Array> = withoutBom(stream as AsyncIterable<Uint8Array>);
       if (spec.format === 'csv' && spec.header) {
         chunks = withHeader(chunks, source, (columns, lines) => {
           // no header line: the input holds no record, so the result is empty and no column is ever read

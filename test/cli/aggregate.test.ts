@@ -101,13 +101,14 @@ describe.concurrent('sluice aggregate: output', () => {
     });
   });
 
-  it('keeps keys byte for byte: spaces, the empty key, a BOM, 2- and 4-byte UTF-8', async () => {
-    const input = file('bytes.csv', '\uFEFFa,1\na,2\n a,4\na ,8\n,16\n"",32\nñ,64\n𝄞,128\n\uFEFF,256\n');
+  it('keeps keys byte for byte: spaces, the empty key, a U+FEFF after the start, 2- and 4-byte UTF-8', async () => {
+    const input = file('bytes.csv', 'x,1\n\uFEFFa,1\na,2\n a,4\na ,8\n,16\n"",32\nñ,64\n𝄞,128\n\uFEFF,256\n');
     const r = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum']);
     expect(r.code).toBe(0);
     expect(parseCsvOutput(r.stdout.toString())).toEqual({
       header: 'key,sum',
       rows: new Map([
+        ['x', ['1']],
         ['\uFEFFa', ['1']],
         ['a', ['2']],
         [' a', ['4']],
@@ -118,6 +119,23 @@ describe.concurrent('sluice aggregate: output', () => {
         ['\uFEFF', ['256']],
       ]),
     });
+  });
+
+  it('drops a byte order mark at the very start of the input (an encoding signature, not part of the first key)', async () => {
+    const bom = '\uFEFF';
+    const csv = file('bom.csv', `${bom}a,1\n${bom}a,2\n`);
+    const plain = await runCli(['aggregate', '--input', csv, '--key', '0', '--value', '1', '--agg', 'sum']);
+    expect(parseCsvOutput(plain.stdout.toString()).rows).toEqual(new Map([['a', ['1']], [`${bom}a`, ['2']]]));
+    // stdin, the BOM split across reads
+    const bytes = readFileSync(csv);
+    const piped = await runCli(['aggregate', '--input', '-', '--key', '0', '--value', '1', '--agg', 'sum'], { stdin: [bytes.subarray(0, 1), bytes.subarray(1, 2), bytes.subarray(2)] });
+    expect(piped.stdout.toString('hex')).toBe(plain.stdout.toString('hex'));
+    const header = file('bom-header.csv', `${bom}page,ms\n/a,1\n`);
+    const named = await runCli(['aggregate', '--input', header, '--header', '--key', 'page', '--value', 'ms', '--agg', 'sum']);
+    expect([named.code, named.stdout.toString()]).toEqual([0, 'key,sum\n/a,1\n']);
+    const jsonl = file('bom.jsonl', `${bom}{"k":"a","v":1}\n`);
+    const j = await runCli(['aggregate', '--input', jsonl, '--key', 'k', '--value', 'v', '--agg', 'sum']);
+    expect([j.code, j.stderr, j.stdout.toString()]).toEqual([0, '', 'key,sum\na,1\n']);
   });
 
   it('quotes output keys per RFC 4180 when they hold commas, quotes, CR or LF', async () => {

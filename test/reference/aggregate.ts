@@ -1,6 +1,6 @@
 // Plain TypeScript reference of `sluice aggregate`: input bytes + options -> the result a user must see.
 //
-//   input bytes ─► (--header: the first non-blank record names the columns)
+//   input bytes ─► (a BOM at the start dropped) ─► (--header: the first non-blank record names the columns)
 //               ─► decodeCsvReference / decodeJsonlReference   (records + bad records, in input order)
 //               ─► error policy: fail -> the first bad record; skip / dead-letter -> all of them
 //               ─► groupBy (a Map, values folded left to right)  ─► rows: key -> String(x) per --agg
@@ -104,7 +104,9 @@ function decode(input: Uint8Array, o: RefAggregateOptions): { result: RefResult;
 }
 
 /** Computes what `sluice aggregate` must produce for `input` under `o`. */
-export function aggregateReference(input: Uint8Array, o: RefAggregateOptions): RefAggregateResult {
+export function aggregateReference(raw: Uint8Array, o: RefAggregateOptions): RefAggregateResult {
+  // a byte order mark at the very start is an encoding signature, not data
+  const input = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? raw.subarray(3) : raw;
   const { result, body } = decode(input, o);
   const bad = result.errors.map((e) => ({ line: e.line, code: CODE_NAMES.get(e.reason)!, raw: body.slice(e.start, e.end) }));
   if (o.onError === 'fail' && bad.length > 0) return { ok: false, bad: bad[0]! };
