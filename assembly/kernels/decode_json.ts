@@ -1,7 +1,7 @@
 // json_decode: validates JSON lines (RFC 8259) and emits each good line's key text, hash and value found by dotted path.
 //
 // Input: one JSON text per line. A line ends at LF (a CR right before it is dropped: JSON whitespace anyway)
-// or, when DJ_FINAL = 1, at the end of the input; a blank line (no bytes before the terminator) is skipped.
+// or, when DJ_FINAL = 1, at the end of the input; a blank line (nothing but JSON whitespace) is skipped.
 // Every line is validated whole, as JSON.parse would: structure, strings (escapes, no raw control
 // characters), numbers, literals. Nesting is tracked on an explicit stack of one byte per level in
 // DJ_SCRATCH (never recursion), so the depth limit is DJ_SCRATCH_LEN levels.
@@ -419,6 +419,7 @@ export function json_decode(job: usize): u32 {
     let vEnd: usize = 0;
     let vEscaped = false;
     let topIsObject = false;
+    let blank = false; // only whitespace: no record, as an empty line
 
     if (bad == 0) {
       // Path tracking: objects at depths 1..kLevel are the ones the key path runs through; the current
@@ -532,7 +533,8 @@ export function json_decode(job: usize): u32 {
           continue; // ST_AFTER closes the array
         }
         if (atEnd) {
-          bad = BAD_JSON;
+          if (depth == 0) blank = true; // nothing before the end but whitespace
+          else bad = BAD_JSON;
           break;
         }
         if (c == 0x7B || c == 0x5B) {
@@ -610,6 +612,12 @@ export function json_decode(job: usize): u32 {
         q = tokenEnd;
         state = ST_AFTER;
       }
+    }
+
+    if (blank) {
+      p = next;
+      if (found) lines++;
+      continue;
     }
 
     // ---- judge the line

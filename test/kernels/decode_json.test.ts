@@ -190,6 +190,14 @@ for (const build of ['debug', 'release'] as const) {
       check(enc.encode(text), [null, undefined], {});
     });
 
+    it('skips a line of nothing but whitespace, as an empty line (JSON.parse would refuse it; jq and DuckDB skip it)', () => {
+      const text = '{"k":"a","v":1}\n  \n\t\r\n \r \r\n{"k":"b","v":2}\n \nx\n';
+      const got = decodeChunks(t, { format: 'jsonl', keyPath: 'k', valuePath: 'v', maxRecords: 10 }, [enc.encode(text)]);
+      expect(got.records.map((r) => [Buffer.from(r.key).toString(), r.value])).toEqual([['a', 1], ['b', 2]]);
+      expect(got.errors.map((e) => [e.line, e.reason])).toEqual([[7, BadReason.BadJson]]);
+      expect(got.line).toBe(8);
+    });
+
     it('agrees with the reference on random and hostile lines, chunked anywhere, with tiny outputs', () => {
       fc.assert(
         fc.property(jsonlInput, paths, capacities, fc.array(fc.nat(), { maxLength: 3 }), (input, p, caps, cuts) =>

@@ -21,6 +21,7 @@ export interface RefJsonlOptions {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
 const enc = new TextEncoder();
 const MISSING = Symbol('missing');
 
@@ -91,7 +92,8 @@ export function decodeJsonlReference(input: Uint8Array, o: RefJsonlOptions): Ref
     const line = firstLine + lines;
     pos = Math.min(lf + 1, input.length);
     if (lf < input.length) lines++;
-    if (end === start) continue;
+    // a blank line, nothing but JSON whitespace, is no record
+    if (/^[ \t\r]*$/.test(latin1.decode(input.subarray(start, end)))) continue;
     const reason = judge(input.subarray(start, end), o, records);
     if (reason !== 0) errors.push({ line, reason, start, end });
   }
