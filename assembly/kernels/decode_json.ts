@@ -6,9 +6,11 @@
 // characters), numbers, literals. Nesting is tracked on an explicit stack of one byte per level in
 // DJ_SCRATCH (never recursion), so the depth limit is DJ_SCRATCH_LEN levels.
 //
-// Key and value are found by dotted paths (`m.v` = member v of the object that is member m of the top-level
-// object). Member names are compared by their decoded text, and when a name occurs twice in an object the
-// last occurrence wins, as with JSON.parse: a later match of a path step forgets what an earlier one found.
+// Key and value are found by paths (`m.v` = member v of the object that is member m of the top-level
+// object) whose steps the host separates by 0xFF, a byte that no UTF-8 member name holds (so a name may
+// hold a dot: src/codec/field-path.ts). Member names are compared by their decoded text, and when a name
+// occurs twice in an object the last occurrence wins, as with JSON.parse: a later match of a path step
+// forgets what an earlier one found.
 //   key:   a string -> its decoded text as UTF-8 (\uXXXX, surrogate pairs -> 4 bytes); an unpaired surrogate
 //          escape has no UTF-8 form, so the line is BadUtf8. A number -> its JSON text exactly; true/false ->
 //          their text. null, an object or an array -> BadKeyType.
@@ -303,10 +305,14 @@ function nameEquals(p: usize, end: usize, escaped: bool, seg: usize, segEnd: usi
   return s == segEnd;
 }
 
-/** End of the path step that starts at seg: the next '.' or the end of the path. */
+// the separator of path steps: never part of well-formed UTF-8
+// @ts-ignore: decorator
+@inline const STEP_SEPARATOR: u8 = 0xFF;
+
+/** End of the path step that starts at seg: the next separator or the end of the path. */
 // @ts-ignore: decorator
 @inline function stepEnd(seg: usize, pathEnd: usize): usize {
-  while (seg < pathEnd && load<u8>(seg) != 0x2E) seg++;
+  while (seg < pathEnd && load<u8>(seg) != STEP_SEPARATOR) seg++;
   return seg;
 }
 
@@ -314,7 +320,7 @@ function nameEquals(p: usize, end: usize, escaped: bool, seg: usize, segEnd: usi
 // @ts-ignore: decorator
 @inline function stepStart(path: usize, stepEndPos: usize): usize {
   let s = stepEndPos;
-  while (s > path && load<u8>(s - 1) != 0x2E) s--;
+  while (s > path && load<u8>(s - 1) != STEP_SEPARATOR) s--;
   return s;
 }
 

@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--input <path|-|url>', 'input file, - for standard input, or kafka://HOST:PORT[,HOST:PORT]/TOPIC[?group=G]')
     .addOption(new Option('--format <format>', 'input format (default: from the file extension)').choices(['csv', 'jsonl']))
     .option('--header', 'csv: the first record names the columns')
-    .option('--key <col>', 'key column: 0-based index or header name (csv), dotted field (jsonl)')
+    .option('--key <col>', 'key column: 0-based index or header name (csv), dotted field, `a.b` for a name with a dot (jsonl)')
     .option('--message-key', 'kafka input: group by each message\'s key (its bytes) instead of --key')
     .option('--value <col>', 'value column (required unless --agg is only count)')
     .requiredOption('--agg <list>', 'comma list of count,sum,min,max,avg')

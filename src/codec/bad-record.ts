@@ -6,6 +6,7 @@
 // `--key` and `--value` take them, and by their header name when there is one.
 
 import { readCsvRecord } from './csv-header.js';
+import { fieldPathSteps } from './field-path.js';
 
 export type BadRecordContext =
   | { format: 'csv'; keyColumn: number | null; valueColumn: number; delimiter: number; columnNames?: readonly string[] | undefined }
@@ -90,7 +91,7 @@ function jsonType(v: unknown): string {
 /** The value at a dotted path of parsed JSON, or undefined when a step is missing or not an object. */
 function atPath(top: unknown, path: string): unknown {
   let v = top;
-  for (const step of path.split('.')) {
+  for (const step of fieldPathSteps(path)) {
     if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, step)) return undefined;
     v = (v as Record<string, unknown>)[step];
   }

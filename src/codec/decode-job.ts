@@ -28,6 +28,7 @@ import {
 } from '../wasm/abi.js';
 import { describeBadRecord, type BadRecordContext } from './bad-record.js';
 import { delimiterByte } from './csv-header.js';
+import { encodeFieldPath } from './field-path.js';
 
 export type DecodeFormat = 'csv' | 'jsonl';
 
@@ -76,7 +77,10 @@ export interface CsvDecodeOptions extends CommonOptions {
 
 export interface JsonlDecodeOptions extends CommonOptions {
   format: 'jsonl';
-  /** Dotted path of the key field (`m.k` = field k of object m); null: no key field, every key is empty. */
+  /**
+   * Dotted path of the key field (`m.k` = field k of object m; `` `a.b` `` = the field named a.b, see
+   * field-path.ts); null: no key field, every key is empty.
+   */
   keyPath: string | null;
   /** Dotted path of the value field; omit when only counting. */
   valuePath?: string;
@@ -96,7 +100,6 @@ const STATUS_NAMES = ['Done', 'RecordsFull', 'KeyBytesFull', 'ErrorsFull', 'Slow
 const REASON_NAMES = new Map<number, BadReasonName>(
   (Object.entries(BadReason) as Array<[BadReasonName, number]>).map(([name, code]) => [code, name]),
 );
-const utf8 = new TextEncoder();
 const latin1 = new TextDecoder('latin1');
 
 function positiveInt(value: number, option: string, min = 1): number {
@@ -193,8 +196,8 @@ export class DecodeJob {
         throw new RangeError('options.valuePath must be a non-empty dotted field path when given');
       }
       const maxDepth = positiveInt(options.maxDepth ?? 1024, 'maxDepth');
-      const key = utf8.encode(options.keyPath ?? '');
-      const value = utf8.encode(options.valuePath ?? '');
+      const key = options.keyPath === null ? new Uint8Array(0) : encodeFieldPath(options.keyPath);
+      const value = options.valuePath === undefined ? new Uint8Array(0) : encodeFieldPath(options.valuePath);
       this.pathPtr = arena.alloc(key.length + value.length + 1);
       this.scratchPtr = arena.alloc(maxDepth);
       arena.u8.set(key, this.pathPtr);

@@ -2,6 +2,7 @@
 
 import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
+import { parseFieldPath } from '../codec/field-path.js';
 import { OptionError } from '../errors.js';
 import { isKafkaUrl, parseKafkaUrl, type KafkaUrl } from './kafka-url.js';
 
@@ -97,6 +98,12 @@ function checkColumnIndex(raw: string, option: string): void {
   }
 }
 
+/** A JSONL `--key` / `--value`: a dotted field path, names with a dot in backticks (field-path.ts). */
+function checkFieldPath(raw: string, option: string): void {
+  const p = parseFieldPath(raw);
+  if ('error' in p) throw new OptionError(option, `${option} "${raw}" is not a field path: ${p.error}`);
+}
+
 /** Checks CLI-shaped options and fills defaults. Throws OptionError naming the option. */
 export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
   if (o.input === undefined || o.input === '') throw new OptionError('--input', '--input <path|-> is required');
@@ -122,9 +129,12 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
     throw new OptionError('--key', `--key <col> is required${kafkaInput ? ' (or --message-key to group by the message key)' : ''}`);
   } else if (format === 'csv' && !o.header) {
     checkColumnIndex(o.key, '--key');
+  } else if (format === 'jsonl') {
+    checkFieldPath(o.key, '--key');
   }
   if (o.value !== undefined && o.value === '') throw new OptionError('--value', '--value <col> must not be empty');
   if (o.value !== undefined && format === 'csv' && !o.header) checkColumnIndex(o.value, '--value');
+  if (o.value !== undefined && format === 'jsonl') checkFieldPath(o.value, '--value');
   if (o.agg === undefined || o.agg.trim() === '') throw new OptionError('--agg', '--agg <list> is required (count,sum,min,max,avg)');
   const aggs = o.agg.split(',').map((a) => a.trim());
   for (const a of aggs) {

@@ -5,7 +5,7 @@
 // 32-bit fields at the byte offsets below; the host writes inputs, the kernel writes outputs.
 
 /** Must equal assembly/index.ts ABI_VERSION; checked when the module is instantiated. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 4;
 
 /** Aggregation bits passed as `mask` to the accumulate kernels. avg is sum and count together. */
 export const AGG_COUNT = 1;
@@ -72,9 +72,9 @@ export const DJ_KEY_COL = 16; // csv: 0-based key column, DJ_NO_KEY_COLUMN = no 
 /** DJ_KEY_COL of a csv job whose records have no key field: the host supplies the keys (a Kafka message's key). */
 export const DJ_NO_KEY_COLUMN = 0xffffffff;
 export const DJ_VAL_COL = 20; // csv: 0-based value column, -1 = no value
-export const DJ_KEY_PATH = 24; // json: ptr to the dotted key path (UTF-8), 0 = no key field (every key empty)
+export const DJ_KEY_PATH = 24; // json: ptr to the key path: UTF-8 steps separated by 0xFF (src/codec/field-path.ts), 0 = no key field (every key empty)
 export const DJ_KEY_PATH_LEN = 28;
-export const DJ_VAL_PATH = 32; // json: ptr to the dotted value path, 0 = no value
+export const DJ_VAL_PATH = 32; // json: ptr to the value path (as DJ_KEY_PATH), 0 = no value
 export const DJ_VAL_PATH_LEN = 36;
 export const DJ_MAX_RECORDS = 40;
 export const DJ_KEY_OFFS = 44; // ptr u32[maxRecords+1] out, keyOffs[0] = 0 (set by the host)

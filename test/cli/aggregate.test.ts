@@ -65,6 +65,16 @@ describe.concurrent('sluice aggregate: output', () => {
     expect(lines(r.stdout)).toEqual({ header: 'key,count,sum', rows: ['x,3,-9', 'y,1,3'] });
   });
 
+  it('reads a JSONL field whose name holds a dot with the name in backticks, as Spark does', async () => {
+    const input = file('dots.jsonl', '{"a.b":"dot","a":{"b":"nested"},"m":{"v.1":2}}\n');
+    const dotted = await runCli(['aggregate', '--input', input, '--key', 'a.b', '--value', 'm.`v.1`', '--agg', 'sum']);
+    expect([dotted.code, dotted.stdout.toString()]).toEqual([0, 'key,sum\nnested,2\n']);
+    const quoted = await runCli(['aggregate', '--input', input, '--key', '`a.b`', '--value', 'm.`v.1`', '--agg', 'sum']);
+    expect([quoted.code, quoted.stdout.toString()]).toEqual([0, 'key,sum\ndot,2\n']);
+    const open = await runCli(['aggregate', '--input', input, '--key', '`a.b', '--agg', 'count']);
+    expect([open.code, open.stderr]).toEqual([2, 'sluice: --key "`a.b" is not a field path: the backtick at character 1 is not closed\n']);
+  });
+
   it('groups a JSON string key by its decoded text, a number key by its JSON text', async () => {
     const input = file(
       'keys.jsonl',

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeJob, type JsonlDecodeOptions } from '../../src/codec/decode-job.js';
 import { jsonSyntaxError } from '../../src/codec/bad-record.js';
+import { parseFieldPath } from '../../src/codec/field-path.js';
 import { BadReason, DJ_CONSUMED, DJ_ERROR_COUNT, DJ_IN, DJ_IN_LEN, DJ_RECORDS } from '../../src/wasm/abi.js';
 import { decodeChunks, murmur2, murmur2IsReal, splitAt, type Decoded } from '../helpers/decode.js';
 import { loadTestKernels } from '../helpers/wasm.js';
@@ -111,6 +112,7 @@ const jsonlInput = fc
 // null: no key field (the records of a Kafka message-key job)
 const paths = fc.constantFrom<[string | null, string | undefined]>(
   ['k', 'v'], ['k', 'v'], ['m.k', 'm.v'], ['k', undefined], ['v', 'k'], ['m.m.k', 'b'], ['a.b', 'x'], [null, 'v'], [null, undefined],
+  ['`a.b`', 'm.`k`'], ['m.``', '`v`'],
 );
 const capacities = fc.record({
   maxRecords: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(4096)),
@@ -198,6 +200,16 @@ for (const build of ['debug', 'release'] as const) {
       expect(got.line).toBe(8);
     });
 
+    it('takes a name that holds a dot in backticks, as Spark does: `a.b` is the field a.b, a.b is b inside a', () => {
+      const text = '{"a.b":"dot","a":{"b":"nested","c.d":{"e`f":"deep"}},"v":1}';
+      const key = (keyPath: string) =>
+        decodeChunks(t, { format: 'jsonl', keyPath, valuePath: 'v', maxRecords: 4 }, [enc.encode(text)]).records.map((r) => Buffer.from(r.key).toString());
+      expect(key('a.b')).toEqual(['nested']);
+      expect(key('`a.b`')).toEqual(['dot']);
+      expect(key('a.`c.d`.e`f')).toEqual(['deep']);
+      expect(key('a.`c.d`.`e``f`')).toEqual(['deep']);
+    });
+
     it('agrees with the reference on random and hostile lines, chunked anywhere, with tiny outputs', () => {
       fc.assert(
         fc.property(jsonlInput, paths, capacities, fc.array(fc.nat(), { maxLength: 3 }), (input, p, caps, cuts) =>
@@ -264,6 +276,19 @@ for (const build of ['debug', 'release'] as const) {
     });
   });
 }
+
+describe('field paths', () => {
+  it('split at dots, with names in backticks whole', () => {
+    expect(parseFieldPath('m.v')).toEqual({ steps: ['m', 'v'] });
+    expect(parseFieldPath('`a.b`')).toEqual({ steps: ['a.b'] });
+    expect(parseFieldPath('x.`a.b`.c')).toEqual({ steps: ['x', 'a.b', 'c'] });
+    expect(parseFieldPath('`a``b`.c`d')).toEqual({ steps: ['a`b', 'c`d'] });
+    expect(parseFieldPath('a..b.')).toEqual({ steps: ['a', '', 'b', ''] });
+    expect(parseFieldPath('``')).toEqual({ steps: [''] });
+    expect(parseFieldPath('`a')).toEqual({ error: 'the backtick at character 1 is not closed' });
+    expect(parseFieldPath('m.`a`b')).toEqual({ error: "a backtick-quoted name must be followed by '.' or the end, not 'b' (character 6)" });
+  });
+});
 
 describe('JSON syntax messages', () => {
   it('names what is wrong and where', () => {

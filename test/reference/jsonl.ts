@@ -25,9 +25,23 @@ const latin1 = new TextDecoder('latin1');
 const enc = new TextEncoder();
 const MISSING = Symbol('missing');
 
+/** A path's steps: split at dots, but a step in backticks (`` `a.b` ``, `` `` `` for a backtick) is one name. */
+function pathSteps(path: string): string[] {
+  const step = /`((?:[^`]|``)*)`(?=\.|$)|([^.]*)/y;
+  const steps: string[] = [];
+  for (let i = 0; ; ) {
+    step.lastIndex = i;
+    const m = step.exec(path)!;
+    steps.push(m[1] !== undefined ? m[1].replaceAll('``', '`') : m[2]!);
+    i = step.lastIndex;
+    if (i >= path.length) return steps;
+    i++;
+  }
+}
+
 function lookup(top: unknown, path: string): unknown {
   let v = top;
-  for (const step of path.split('.')) {
+  for (const step of pathSteps(path)) {
     if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, step)) return MISSING;
     v = (v as Record<string, unknown>)[step];
   }
