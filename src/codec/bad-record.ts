@@ -13,6 +13,8 @@ export type BadRecordContext =
   | { format: 'jsonl'; keyPath: string | null; valuePath: string | undefined; maxDepth: number };
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+/** The decimal grammar of a value (assembly/kernels/number.ts). */
+const DECIMAL_LITERAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const MAX_SHOWN = 40;
 
 /** A value shown inside a message: JSON-quoted (so control characters are visible) and shortened. */
@@ -126,7 +128,12 @@ function describeJsonl(ctx: Extract<BadRecordContext, { format: 'jsonl' }>, code
     case 'BadNumber': {
       const v = atPath(JSON.parse(utf8.decode(raw)), ctx.valuePath ?? '');
       const text = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
-      return `field ${value} is not a decimal number: ${text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text}`;
+      const shortened = text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
+      // a string that decodes to a decimal literal was refused for its escapes: the kernel reads the raw text
+      if (typeof v === 'string' && DECIMAL_LITERAL.test(v)) {
+        return `field ${value} is not a decimal number: ${shortened} is written with escapes; write a number in a string without them`;
+      }
+      return `field ${value} is not a decimal number: ${shortened}`;
     }
     default:
       return `bad record (${code})`;

@@ -163,7 +163,7 @@ for (const build of ['debug', 'release'] as const) {
         [8, BadReason.MissingKey, 'field "k" is missing'],
         [9, BadReason.MissingValue, 'field "v" is missing'],
         [10, BadReason.BadNumber, 'field "v" is not a decimal number: "abc"'],
-        [11, BadReason.BadNumber, 'field "v" is not a decimal number: "1"'],
+        [11, BadReason.BadNumber, 'field "v" is not a decimal number: "1" is written with escapes; write a number in a string without them'],
         [12, BadReason.NotObject, 'the line is an array, not a JSON object'],
         [13, BadReason.BadJson, "invalid JSON: the line ends, expected ',' or '}' at column 15"],
         [14, BadReason.BadUtf8, 'field "k" holds an unpaired surrogate escape (\\uD800-\\uDFFF), which has no UTF-8 form'],
