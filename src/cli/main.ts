@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `sluice` command: `aggregate` (a columnar group-by over a file, stdin or Kafka) and `demo`.
 
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SluiceError } from '../errors.js';
 import { parseAggregateSpec } from '../plan/aggregate-spec.js';
@@ -10,6 +11,11 @@ import { runAggregate } from './aggregate.js';
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
+/** The version in the package.json this file was built from (dist/cli/main.js -> ../../package.json). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 function fail(code: number, message: string): never {
   process.stderr.write(`sluice: ${message}\n`);
   process.exit(code);
@@ -18,7 +24,7 @@ function fail(code: number, message: string): never {
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('sluice')
     .description('Micro-batch stream processing with a WebAssembly aggregation core')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError(false);

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, runCli, tempDir } from '../helpers/cli.js';
+import { CLI, REPO_ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { aggregateReference, parseCsvOutput } from '../reference/aggregate.js';
 
 let dir: string;
@@ -403,6 +403,15 @@ describe.concurrent('sluice aggregate: usage errors exit 2 and name the option',
     ]);
     const byIndex = await runCli(['aggregate', '--input', input, '--header', '--key', '2', '--value', 'ms', '--agg', 'sum']);
     expect(lines(byIndex.stdout)).toEqual({ header: 'key,sum', rows: ['/x,1', '/y,2'] });
+  });
+
+  it('--version prints the version of package.json, --help exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const v = await runCli(['--version'], { cwd: dir });
+    expect([v.code, v.stdout.toString()]).toEqual([0, `${version}\n`]);
+    const h = await runCli(['aggregate', '--help'], { cwd: dir });
+    expect(h.code).toBe(0);
+    expect(h.stdout.toString()).toContain('--on-error <policy>');
   });
 
   it('a missing input file exits 1', async () => {
