@@ -158,17 +158,30 @@ describe.concurrent('sluice aggregate: output', () => {
   });
 
   it('prints JavaScript shortest round-trip numbers: exponents, tiny and huge values', async () => {
-    const input = file('nums.csv', 'a,1e21\nb,1e-7\nc,0.1\nc,0.2\nd,123456789012345678901234567890\ne,1e400\nf,-1e400\ng,2.2250738585072014e-308\n');
-    const r = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum']);
+    const input = file(
+      'nums.csv',
+      'a,1e21\nb,1e-7\nc,0.1\nc,0.2\nd,123456789012345678901234567890\ne,1e400\nf,-1e400\ng,2.2250738585072014e-308\nh,1e308\nh,-1e400\nh,1e400\ni,-0\nj,1e-400\n',
+    );
+    const r = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum,min,max']);
     expect(lines(r.stdout).rows).toEqual([
-      'a,1e+21',
-      'b,1e-7',
-      'c,0.30000000000000004',
-      'd,1.2345678901234568e+29',
-      'e,Infinity',
-      'f,-Infinity',
-      'g,2.2250738585072014e-308',
+      'a,1e+21,1e+21,1e+21',
+      'b,1e-7,1e-7,1e-7',
+      'c,0.30000000000000004,0.1,0.2',
+      'd,1.2345678901234568e+29,1.2345678901234568e+29,1.2345678901234568e+29',
+      'e,Infinity,Infinity,Infinity',
+      'f,-Infinity,-Infinity,-Infinity',
+      'g,2.2250738585072014e-308,2.2250738585072014e-308,2.2250738585072014e-308',
+      'h,NaN,-Infinity,Infinity',
+      'i,0,0,0',
+      'j,0,0,0',
     ]);
+  });
+
+  it('repeats a column for an aggregation given twice; a lone CR is data, not a line end', async () => {
+    const input = file('cr.csv', 'a,1\rb,2\na\rb,3\r\nc,4\r');
+    const r = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum,count,sum', '--on-error', 'skip']);
+    expect([r.code, r.stderr]).toEqual([0, 'sluice: skipped 1 bad record\n']); // value "1\rb" of line 1
+    expect(parseCsvOutput(r.stdout.toString())).toEqual({ header: 'key,sum,count,sum', rows: new Map([['a\rb', ['3', '1', '3']], ['c', ['4', '1', '4']]]) });
   });
 
   it('writes --out atomically and prints nothing on stdout', async () => {
@@ -233,6 +246,10 @@ describe.concurrent('sluice aggregate: bad records', () => {
       expect(r.stdout.length).toBe(0);
       expect(existsSync(out)).toBe(false);
       expect(readdirSync(outDir)).toEqual([]); // no temp file left either
+      // an --out file that exists is left as it was
+      writeFileSync(out, 'key,sum\nold,1\n');
+      const again = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--out', out, '--workers', '2', '--batch-size', '1']);
+      expect([again.code, readFileSync(out, 'utf8'), readdirSync(outDir)]).toEqual([1, 'key,sum\nold,1\n', ['result.csv']]);
     } finally {
       rm();
     }
