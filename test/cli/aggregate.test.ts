@@ -148,6 +148,18 @@ describe.concurrent('sluice aggregate: output', () => {
     expect([j.code, j.stderr, j.stdout.toString()]).toEqual([0, '', 'key,sum\na,1\n']);
   });
 
+  it('keeps 1 MB keys and a 5 MB quoted key with newlines across the 4 MB reads, from a file and from stdin', async () => {
+    const mb = 'k'.repeat(1 << 20);
+    const huge = `${'z'.repeat(3 << 20)}\n${'y'.repeat(2 << 20)}`;
+    const text = `a,1\n${mb},2\n"${huge}",4\n${mb},8\n"${huge}",16\nb,32`;
+    const input = file('big-keys.csv', text);
+    const expected = new Map([['a', ['1', '1']], [mb, ['2', '10']], [huge, ['2', '20']], ['b', ['1', '32']]]);
+    const fromFile = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count,sum']);
+    expect(parseCsvOutput(fromFile.stdout.toString())).toEqual({ header: 'key,count,sum', rows: expected });
+    const fromStdin = await runCli(['aggregate', '--input', '-', '--key', '0', '--value', '1', '--agg', 'count,sum', '--workers', '2'], { stdin: Buffer.from(text) });
+    expect(parseCsvOutput(fromStdin.stdout.toString())).toEqual({ header: 'key,count,sum', rows: expected });
+  });
+
   it('quotes output keys per RFC 4180 when they hold commas, quotes, CR or LF', async () => {
     const input = file('quote.csv', '"x,y",1\r\n"say ""hi""",2\r\n"two\nlines",3\r\n"cr\rin",4\r\nplain"mid,5\r\n');
     const r = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum']);
@@ -252,6 +264,14 @@ describe.concurrent('sluice aggregate: bad records', () => {
       expect([again.code, readFileSync(out, 'utf8'), readdirSync(outDir)]).toEqual([1, 'key,sum\nold,1\n', ['result.csv']]);
     } finally {
       rm();
+    }
+  });
+
+  it('--on-error fail names the first line of a bad record that spans lines, with workers and tiny batches', async () => {
+    const input = file('span.csv', 'a,1\n"x\ny\r\nz",2\n"p\nq",abc\nb,zz\n');
+    for (const [w, b] of [['0', '1'], ['2', '1'], ['2', '1000']]) {
+      const r = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--workers', w!, '--batch-size', b!]);
+      expect([r.code, r.stdout.length, r.stderr]).toEqual([1, 0, `sluice: bad record at line 5 of ${input}: value "abc" in column 1 is not a decimal number\n`]);
     }
   });
 
