@@ -1,5 +1,6 @@
 // `sluice aggregate`: reads a file or stdin in chunks, runs the columnar group-by, writes the CSV result.
 
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -86,10 +87,13 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
     });
   }
   let skipped = 0;
-  const onBadRecord = (bad: BadRecord): void => {
+  const onBadRecord = (bad: BadRecord): Promise<void> | undefined => {
     if (spec.onError.kind === 'fail') throw badRecordError(source, bad);
     skipped++;
-    if (dead) dead.write(deadLetterLine(bad));
+    // a full write buffer pauses decoding until the file catches up: an input of bad records only
+    // must not pile its dead letters up in memory
+    if (dead && !dead.write(deadLetterLine(bad))) return once(dead, 'drain').then(() => undefined);
+    return undefined;
   };
 
   const rt = KernelRuntime.create({ workers: spec.workers });

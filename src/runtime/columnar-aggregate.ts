@@ -42,8 +42,11 @@ export interface BatchKeyColumns {
 export interface ColumnarAggregateOptions {
   decode: DecodeJobOptions;
   aggs: readonly AggName[];
-  /** Called with each bad record in input order; throw to stop the job. */
-  onBadRecord: (bad: BadRecord) => void;
+  /**
+   * Called with each bad record in input order; throw to stop the job. A returned promise is awaited
+   * before decoding goes on (a dead-letter file's backpressure, so memory stays bounded).
+   */
+  onBadRecord: (bad: BadRecord) => void | Promise<void>;
   shards?: number;
   /**
    * The key columns each decoded batch of `records` good records is folded by: the decoder's (given)
@@ -63,7 +66,7 @@ export class ColumnarAggregate {
   /** The aggregation of the last full batch, still running while the next batch is decoded. */
   private inflight: Promise<void> | undefined;
   private readonly mask: number;
-  private readonly onBadRecord: (bad: BadRecord) => void;
+  private readonly onBadRecord: (bad: BadRecord) => void | Promise<void>;
   private readonly keysOf: ColumnarAggregateOptions['keysOf'];
   private batches = 0;
   private recordsIn = 0;
@@ -149,7 +152,10 @@ export class ColumnarAggregate {
       this.job.prepare(final);
       await this.rt.run({ kind: 'decode', format: this.job.format, job: this.job.ptr });
       const step = this.job.settle();
-      for (const bad of this.job.takeBadRecords()) this.onBadRecord(bad);
+      for (const bad of this.job.takeBadRecords()) {
+        const wait = this.onBadRecord(bad);
+        if (wait) await wait;
+      }
       if (step === 'again') continue;
       if (step === 'full') {
         await this.rotate();
