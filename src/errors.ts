@@ -81,6 +81,22 @@ export class MemoryLimitError extends SluiceError {
   }
 }
 
+/**
+ * A checkpoint that cannot be used: written by another job or format version, or none of them intact.
+ * `dir` is the checkpoint directory; `batch` the checkpoint's batch id and `file` the file at fault, when one is.
+ */
+export class CheckpointError extends SluiceError {
+  readonly dir: string;
+  readonly batch: number | undefined;
+  readonly file: string | undefined;
+  constructor(dir: string, message: string, fields: { batch?: number; file?: string; cause?: unknown } = {}) {
+    super('ERR_CHECKPOINT', message, { cause: fields.cause });
+    this.dir = dir;
+    this.batch = fields.batch;
+    this.file = fields.file;
+  }
+}
+
 /** An I/O failure reading a source or writing a sink. */
 export class IOError extends SluiceError {
   readonly path: string;

@@ -1,5 +1,5 @@
 // Public API of sluice.
-export { SluiceError, OptionError, BadRecordError, MemoryLimitError, IOError } from './errors.js';
+export { SluiceError, OptionError, BadRecordError, MemoryLimitError, IOError, CheckpointError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 // Embedded API: a streaming job's context, its streams and their options.

@@ -12,6 +12,7 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { IOError } from '../errors.js';
+import { fsyncPath } from '../state/durable-fs.js';
 import type { Batch } from '../plan/batch.js';
 import { recordLine } from './record-text.js';
 import type { Sink } from './sink.js';
@@ -25,19 +26,6 @@ export function batchDirectory(prefix: string, suffix: string | undefined, time:
 }
 
 const WRITE_CHUNK = 1 << 20;
-
-async function fsyncPath(path: string): Promise<void> {
-  // Directories can be fsynced on Linux and macOS; where they cannot, rename is still atomic.
-  const h = await open(path, 'r').catch(() => undefined);
-  if (!h) return;
-  try {
-    await h.sync();
-  } catch {
-    // EINVAL/EPERM on platforms without directory fsync
-  } finally {
-    await h.close();
-  }
-}
 
 export class TextFilesSink<T> implements Sink<T> {
   private readonly prefix: string;

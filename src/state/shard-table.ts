@@ -414,6 +414,25 @@ export class ByteShardTable extends ShardTable<ByteKeyInput> {
     return this.arena.u8.subarray(base + u32[offs + g]!, base + u32[offs + g + 1]!);
   }
 
+  /**
+   * Every group's key at once, as views of the shared memory valid until the table grows or is freed
+   * (copy them to keep them): key g is bytes[offsets[g] .. offsets[g+1]), hashes[g] its murmur2.
+   * What a checkpoint reads, without a call per group.
+   */
+  keyColumns(): { offsets: Uint32Array; bytes: Uint8Array; hashes: Uint32Array } {
+    this.checkLive();
+    const n = this.count;
+    const offs = this.field(BT_KEY_OFFS) >>> 2;
+    const hashes = this.field(BT_HASHES) >>> 2;
+    const base = this.field(BT_ARENA);
+    const u32 = this.arena.u32;
+    return {
+      offsets: u32.subarray(offs, offs + n + 1),
+      bytes: this.arena.u8.subarray(base, base + u32[offs + n]!),
+      hashes: u32.subarray(hashes, hashes + n),
+    };
+  }
+
   /** The key of group g decoded as UTF-8 (invalid sequences become U+FFFD): for output only. */
   keyString(g: number): string {
     return utf8.decode(this.key(g));
@@ -748,6 +767,21 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
     const s = this.shardOf(this.arena.u32[(hashes >>> 2) + stop]!);
     (this.tables[s] as ShardTable<InputOf<T>>).growFor({ ...input, perm: 0 }, stop);
     return s;
+  }
+
+  /**
+   * Puts `table` (made over the same arena and kernels, holding only keys of shard s) in place of
+   * shard s's table, which is freed: how a restored or compacted table joins the set.
+   */
+  replaceTable(s: number, table: T): void {
+    if (!Number.isInteger(s) || s < 0 || s >= this.tables.length) throw new RangeError(`shard ${s} is not in [0, ${this.tables.length})`);
+    const old = this.tables[s]!;
+    if (old === table) return;
+    (this.tables as T[])[s] = table;
+    const u32 = this.arena.u32;
+    u32[(this.tablePtrs >>> 2) + s] = table.header;
+    u32[(this.accPtrs >>> 2) + s] = table.acc;
+    old.free();
   }
 
   /** Frees every table, the pointer arrays and the scratch. */
