@@ -67,10 +67,41 @@ async function* withHeader(
 }
 
 /** JSON line of a dead-lettered record: its raw text, 1-based line, and why it was refused. */
-function deadLetterLine(bad: BadRecord): string {
+export function deadLetterLine(bad: BadRecord): string {
   // ignoreBOM: a leading U+FEFF is part of the record's text, not a marker to strip
   const raw = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bad.raw);
   return JSON.stringify({ line: bad.line, reason: bad.reason, raw }) + '\n';
+}
+
+/**
+ * The decoder options of a file job: the key and value columns (resolved against the header's column
+ * names when there is one), the batch size, and the line number of the first byte decoded.
+ */
+export function fileDecodeOptions(
+  spec: AggregateSpec,
+  o: { key?: string; value?: string | undefined; firstLine: number; names?: string[]; inputBytes: number; maxRecords?: number },
+): DecodeJobOptions {
+  const key = o.key ?? spec.key;
+  const value = 'value' in o ? o.value : spec.value;
+  const names = o.names;
+  const maxRecords = o.maxRecords ?? spec.batchSize;
+  return spec.format === 'csv'
+    ? {
+        format: 'csv',
+        keyColumn: names ? resolveCsvColumn(names, key, '--key') : Number(key),
+        valueColumn: value === undefined ? undefined : names ? resolveCsvColumn(names, value, '--value') : Number(value),
+        columnNames: names,
+        maxRecords,
+        inputBytes: o.inputBytes,
+        firstLine: o.firstLine,
+      }
+    : { format: 'jsonl', keyPath: key, valuePath: value, maxRecords, inputBytes: o.inputBytes, firstLine: o.firstLine };
+}
+
+/** The error of an input that cannot be read. */
+export function inputError(spec: AggregateSpec, cause: unknown): IOError {
+  const why = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
+  return new IOError('ERR_INPUT', spec.input, `cannot read ${sourceName(spec)}: ${why}`, { cause });
 }
 
 /** Runs `sluice aggregate` as specified; writes the result to spec.out. Rejects with a SluiceError. */
@@ -99,29 +130,9 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
   const rt = KernelRuntime.create({ workers: spec.workers });
   let agg: ColumnarAggregate | undefined;
   try {
-    const makeDecode = (keyColumn: string, valueColumn: string | undefined, firstLine: number, names?: string[]): DecodeJobOptions =>
-      spec.format === 'csv'
-        ? {
-            format: 'csv',
-            keyColumn: names ? resolveCsvColumn(names, keyColumn, '--key') : Number(keyColumn),
-            valueColumn:
-              valueColumn === undefined ? undefined : names ? resolveCsvColumn(names, valueColumn, '--value') : Number(valueColumn),
-            columnNames: names,
-            maxRecords: spec.batchSize,
-            inputBytes: CHUNK_BYTES * 2,
-            firstLine,
-          }
-        : {
-            format: 'jsonl',
-            keyPath: keyColumn,
-            valuePath: valueColumn,
-            maxRecords: spec.batchSize,
-            inputBytes: CHUNK_BYTES * 2,
-            firstLine,
-          };
-
-    const ioError = (cause: unknown): IOError =>
-      new IOError('ERR_INPUT', spec.input, `cannot read ${source}: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message}`, { cause });
+    const makeDecode = (key: string, value: string | undefined, firstLine: number, names?: string[]): DecodeJobOptions =>
+      fileDecodeOptions(spec, { key, value, firstLine, names, inputBytes: CHUNK_BYTES * 2 });
+    const ioError = (cause: unknown): IOError => inputError(spec, cause);
     if (spec.input !== '-' && !(spec.format === 'csv' && spec.header)) {
       // a file: read straight into the decoder's input region in the shared memory
       let fh: FileHandle;

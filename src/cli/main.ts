@@ -1,11 +1,28 @@
 #!/usr/bin/env node
-// The `sluice` command: `aggregate` (a columnar group-by over a file, stdin or Kafka) and `demo`.
+// The `sluice` command: `aggregate` (a columnar group-by over a file, stdin or Kafka), `checkpoint inspect` and `demo`.
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { SluiceError } from '../errors.js';
-import { parseAggregateSpec } from '../plan/aggregate-spec.js';
-import { runAggregate } from './aggregate.js';
+import { parseAggregateSpec, type AggregateSpec } from '../plan/aggregate-spec.js';
+import { runAggregate, type AggregateResult } from './aggregate.js';
+
+/** A micro-batch file job (--follow, --checkpoint): SIGINT/SIGTERM end it after the batch at hand. */
+async function runFileBatchesCommand(spec: AggregateSpec): Promise<AggregateResult> {
+  const { runFileBatches } = await import('./file-batch-aggregate.js');
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  if (spec.follow) {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }
+  try {
+    return await runFileBatches(spec, { signal: ac.signal });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
 
 /** Exit codes: 0 done, 1 the job failed (bad input under --on-error fail, I/O), 2 usage error. */
 const EXIT_FAILED = 1;
@@ -42,7 +59,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--out <path|-|url>', 'output CSV file, - for standard output, or kafka://HOST:PORT/TOPIC', '-')
     .option('--on-error <policy>', 'fail | skip | dead-letter:<path|kafka://...>', 'fail')
     .option('--dead-letter <url>', 'kafka input: bad records to kafka://HOST:PORT/TOPIC (same as --on-error dead-letter:<url>)')
-    .option('--follow', 'kafka input: keep reading new messages (default: stop at the end offsets seen at start)')
+    .option('--follow', 'keep reading: new lines of a growing file, or new Kafka messages (default: stop at the end seen at start)')
+    .option('--batch-interval <ms>', 'file --follow: milliseconds between micro-batches (default 1000)')
+    .option('--checkpoint <dir>', 'file input: checkpoint state and position after every batch in <dir>, and resume from it')
+    .option('--checkpoint-keep <k>', 'checkpoints kept in the --checkpoint directory (default 3)')
     .option('--exactly-once', 'kafka output: one transaction per batch holding the outputs and the consumed offsets')
     .option('--out-format <format>', 'kafka output message values: json (default) or csv')
     .option('--workers <n>', 'worker threads (0: run on the main thread)')
@@ -69,13 +89,16 @@ export async function main(argv: string[]): Promise<void> {
         outFormat: opts.outFormat as string | undefined,
         deadLetter: opts.deadLetter as string | undefined,
         messageKey: opts.messageKey === true,
+        batchInterval: opts.batchInterval as string | undefined,
+        checkpoint: opts.checkpoint as string | undefined,
+        checkpointKeep: opts.checkpointKeep as string | undefined,
       });
       if (spec.kafkaInput) {
         const { runKafkaAggregateCommand } = await import('./kafka-aggregate.js');
         await runKafkaAggregateCommand(spec);
         return;
       }
-      const result = await runAggregate(spec);
+      const result = spec.follow || spec.checkpoint !== undefined ? await runFileBatchesCommand(spec) : await runAggregate(spec);
       // the count is reported even when it is 0, so a script can always read it
       if (spec.onError.kind === 'skip') {
         process.stderr.write(`sluice: skipped ${result.skipped} bad record${result.skipped === 1 ? '' : 's'}\n`);
@@ -85,6 +108,18 @@ export async function main(argv: string[]): Promise<void> {
           `sluice: wrote ${result.skipped} bad record${result.skipped === 1 ? '' : 's'} to ${spec.onError.path}\n`,
         );
       }
+    });
+
+  program
+    .command('checkpoint')
+    .description('look into a checkpoint directory')
+    .command('inspect')
+    .description('list the checkpoints in <dir>: batch id, offsets, shards with key counts and sizes, validity')
+    .argument('<dir>', 'the --checkpoint directory')
+    .option('--json', 'print the report as JSON')
+    .action(async (dir: string, opts: { json?: boolean }) => {
+      const { runCheckpointInspect } = await import('./checkpoint-inspect.js');
+      process.exitCode = await runCheckpointInspect(dir, { json: opts.json === true });
     });
 
   program

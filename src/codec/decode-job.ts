@@ -140,6 +140,7 @@ export class DecodeJob {
   private pathPtr = 0;
   private scratchPtr = 0;
   private records_ = 0;
+  private limit: number;
   private bad: BadRecord[] = [];
   private badTotal = 0;
   private released = false;
@@ -148,6 +149,7 @@ export class DecodeJob {
     this.arena = arena;
     this.format = options.format;
     this.maxRecords = positiveInt(options.maxRecords, 'maxRecords');
+    this.limit = this.maxRecords;
     this.inCap = positiveInt(options.inputBytes ?? 1 << 20, 'inputBytes');
     this.keyBytesCap = positiveInt(options.keyBytes ?? Math.min(this.maxRecords * 16, 0x4000_0000), 'keyBytes');
     const maxErrors = positiveInt(options.maxErrors ?? 64, 'maxErrors');
@@ -166,7 +168,6 @@ export class DecodeJob {
     const u32 = arena.u32;
     const i32 = arena.i32;
     const j = this.ptr >>> 2;
-    u32[j + DJ_MAX_RECORDS / 4] = this.maxRecords;
     u32[j + DJ_KEY_OFFS / 4] = this.keyOffsPtr_;
     u32[j + DJ_VALUES / 4] = this.valuesPtr_;
     u32[j + DJ_HASHES / 4] = this.hashesPtr_;
@@ -220,6 +221,18 @@ export class DecodeJob {
   /** Input bytes written and not yet decoded (at most a partial record after a `done` decode). */
   get pendingBytes(): number {
     return this.inEnd - this.inStart;
+  }
+
+  /**
+   * Good records a batch holds before a run stops with `full`: maxRecords unless lowered (a batch
+   * replayed from its checkpoint intent keeps the size it was cut with).
+   */
+  get recordLimit(): number {
+    return this.limit;
+  }
+  set recordLimit(n: number) {
+    if (positiveInt(n, 'recordLimit') > this.maxRecords) throw new RangeError(`DecodeJob.recordLimit ${n} exceeds maxRecords ${this.maxRecords}`);
+    this.limit = n;
   }
 
   /** Good records in the output columns. */
@@ -298,6 +311,7 @@ export class DecodeJob {
     u32[j + DJ_KEY_BYTES / 4] = this.keyBytesPtr_;
     u32[j + DJ_KEY_BYTES_CAP / 4] = this.keyBytesCap;
     u32[j + DJ_RECORDS / 4] = this.records_;
+    u32[j + DJ_MAX_RECORDS / 4] = this.limit;
     u32[j + DJ_ERROR_COUNT / 4] = 0;
     u32[j + DJ_SLOW_COUNT / 4] = 0;
     u32[j + DJ_STATUS / 4] = 0xffff_ffff;

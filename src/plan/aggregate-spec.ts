@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { parseFieldPath } from '../codec/field-path.js';
 import { OptionError } from '../errors.js';
+import { DEFAULT_CHECKPOINT_KEEP } from '../state/checkpoint-store.js';
 import { isKafkaUrl, parseKafkaUrl, type KafkaUrl } from './kafka-url.js';
 
 export type AggName = 'count' | 'sum' | 'min' | 'max' | 'avg';
@@ -35,8 +36,17 @@ export interface AggregateSpec {
   kafkaInput?: KafkaUrl;
   /** Set when --out is a kafka:// URL. */
   kafkaOut?: KafkaUrl;
-  /** Kafka input: keep reading new messages (default: stop at the end offsets seen at start). */
+  /**
+   * Keep reading new input: a growing file (complete records only, a micro-batch every batchInterval
+   * or batchSize records), or new Kafka messages. Default: stop at the end seen at start.
+   */
   follow?: boolean;
+  /** Follow mode with a file input: milliseconds between micro-batches. */
+  batchInterval: number;
+  /** File input: the checkpoint directory (state, offsets and batch intents; see src/state/checkpoint-store.ts). */
+  checkpoint?: string;
+  /** Checkpoints kept. */
+  checkpointKeep: number;
   /** Kafka output: one transaction per batch holding the outputs and the consumed offsets. */
   exactlyOnce?: boolean;
   /** Kafka output message values: a JSON object (default) or a CSV row. */
@@ -60,6 +70,9 @@ export interface AggregateSpecInput {
   messageKey?: boolean;
   /** kafka://.../TOPIC: shorthand for --on-error dead-letter:kafka://.../TOPIC. */
   deadLetter?: string;
+  batchInterval?: string | number;
+  checkpoint?: string;
+  checkpointKeep?: string | number;
 }
 
 export const DEFAULT_BATCH_SIZE = 1 << 20;
@@ -70,6 +83,8 @@ export const DEFAULT_BATCH_SIZE = 1 << 20;
 export const MAX_BATCH_SIZE = 1 << 24;
 /** The largest CSV column index the decoder takes (an i32 in the decode job struct). */
 export const MAX_COLUMN_INDEX = 0x7fff_ffff;
+/** Follow mode: a micro-batch every second, as Spark Streaming's usual batch interval. */
+export const DEFAULT_BATCH_INTERVAL_MS = 1000;
 
 const FORMAT_BY_EXT: Record<string, 'csv' | 'jsonl'> = {
   '.csv': 'csv',
@@ -179,7 +194,20 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
       throw new OptionError('--on-error', `--on-error dead-letter:${onError.path} is the --out file; write bad records to another file`);
     }
   }
-  if (o.follow && !kafkaInput) throw new OptionError('--follow', '--follow needs a kafka:// --input');
+  if (o.follow && o.input === '-') {
+    throw new OptionError('--follow', '--follow needs a file or a kafka:// --input (standard input is read to its end anyway)');
+  }
+  if (o.checkpoint !== undefined) {
+    if (o.checkpoint === '') throw new OptionError('--checkpoint', '--checkpoint <dir> must not be empty');
+    if (o.input === '-') throw new OptionError('--checkpoint', '--checkpoint needs a file --input: standard input cannot be read again after a restart');
+    if (kafkaInput) throw new OptionError('--checkpoint', '--checkpoint is not supported for a kafka:// --input yet');
+  }
+  if (o.checkpointKeep !== undefined && o.checkpoint === undefined) {
+    throw new OptionError('--checkpoint-keep', '--checkpoint-keep needs --checkpoint <dir>');
+  }
+  if (o.batchInterval !== undefined && !(o.follow && !kafkaInput)) {
+    throw new OptionError('--batch-interval', '--batch-interval applies to --follow with a file --input');
+  }
   if (o.exactlyOnce && !kafkaOut) throw new OptionError('--exactly-once', '--exactly-once needs a kafka:// --out');
   if (o.exactlyOnce && !kafkaInput) throw new OptionError('--exactly-once', '--exactly-once needs a kafka:// --input');
   if (o.exactlyOnce && kafkaInput && kafkaInput.group === undefined) {
@@ -196,6 +224,9 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
   }
   const workers = o.workers === undefined ? availableParallelism() : positiveInt(o.workers, '--workers', 0, 256);
   const batchSize = o.batchSize === undefined ? DEFAULT_BATCH_SIZE : positiveInt(o.batchSize, '--batch-size', 1, MAX_BATCH_SIZE);
+  const batchInterval =
+    o.batchInterval === undefined ? DEFAULT_BATCH_INTERVAL_MS : positiveInt(o.batchInterval, '--batch-interval', 1, 86_400_000);
+  const checkpointKeep = o.checkpointKeep === undefined ? DEFAULT_CHECKPOINT_KEEP : positiveInt(o.checkpointKeep, '--checkpoint-keep', 1, 1000);
   return {
     input: o.input,
     format,
@@ -211,6 +242,9 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
     ...(kafkaInput ? { kafkaInput } : {}),
     ...(kafkaOut ? { kafkaOut } : {}),
     follow: o.follow ?? false,
+    batchInterval,
+    ...(o.checkpoint !== undefined ? { checkpoint: o.checkpoint } : {}),
+    checkpointKeep,
     exactlyOnce: o.exactlyOnce ?? false,
     outFormat,
   };

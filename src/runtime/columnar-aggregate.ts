@@ -58,6 +58,8 @@ export interface ColumnarAggregateOptions {
 }
 
 export class ColumnarAggregate {
+  /** AGG_* bits of the accumulators the aggregations need. */
+  readonly mask: number;
   readonly state: ShardSet<ByteShardTable>;
   private readonly rt: KernelRuntime;
   /** Two decode jobs: one decodes while the other's columns are folded into the state. */
@@ -65,7 +67,6 @@ export class ColumnarAggregate {
   private job: DecodeJob;
   /** The aggregation of the last full batch, still running while the next batch is decoded. */
   private inflight: Promise<void> | undefined;
-  private readonly mask: number;
   private readonly onBadRecord: (bad: BadRecord) => void | Promise<void>;
   private readonly keysOf: ColumnarAggregateOptions['keysOf'];
   private batches = 0;
@@ -99,6 +100,54 @@ export class ColumnarAggregate {
   /** Stamp of the last aggregated batch (0 before the first): tables' changed(s) for s up to it. */
   get stamp(): number {
     return this.batches;
+  }
+
+  /** Input bytes given and not decoded yet: a partial record, or what follows a full step(). */
+  get pendingBytes(): number {
+    return this.job.pendingBytes;
+  }
+
+  /**
+   * One micro-batch of a checkpointed job, its groups stamped `stamp` (the batch id, above every stamp
+   * so far): decodes the pending input, reading more with `read` while the batch has room, until
+   * `maxRecords` records are decoded or `read` returns 0. With `final`, the input ends where `read`
+   * ends, so a last record without a line terminator counts. What is not decoded stays pending for the
+   * next step. The same pending input, bytes and options give the same batch: a replay is exact.
+   * Returns the batch's records and whether it stopped because it was full.
+   */
+  async step(
+    read: (into: Uint8Array) => Promise<number>,
+    chunkBytes: number,
+    options: { stamp: number; maxRecords: number; final: boolean },
+  ): Promise<{ records: number; full: boolean }> {
+    if (this.inflight) throw new Error('ColumnarAggregate.step while a pushed batch is in flight');
+    if (!(Number.isInteger(options.stamp) && options.stamp > this.batches)) {
+      throw new RangeError(`step stamp ${options.stamp} must be an integer above the last stamp ${this.batches}`);
+    }
+    const job = this.job;
+    job.recordLimit = options.maxRecords;
+    let exhausted = false;
+    let full = false;
+    for (;;) {
+      if ((await this.decodeRun(options.final && exhausted)) === 'full') {
+        full = true;
+        break;
+      }
+      if (exhausted) break;
+      const n = await read(job.reserve(chunkBytes));
+      job.commit(n);
+      if (n === 0) exhausted = true;
+    }
+    const records = job.records;
+    if (records > 0) this.batches = options.stamp; // a step that folded nothing leaves no stamp: its id may be used again
+    await this.fold(job, options.stamp);
+    return { records, full };
+  }
+
+  /** After a restore: the batches up to `stamp` are in the state, so the next one is stamped above it. */
+  resumeAfter(stamp: number): void {
+    if (!(Number.isInteger(stamp) && stamp >= 0 && stamp <= 0xffffffff)) throw new RangeError(`stamp ${stamp} is not a u32`);
+    this.batches = stamp;
   }
 
   /** Decodes and aggregates every complete record of `chunk` (a partial last record waits for more). */
@@ -148,6 +197,11 @@ export class ColumnarAggregate {
   }
 
   private async drain(final: boolean): Promise<void> {
+    while ((await this.decodeRun(final)) === 'full') await this.rotate();
+  }
+
+  /** Decodes the current job's pending input until it is all decoded (`done`) or the batch is `full`. */
+  private async decodeRun(final: boolean): Promise<'full' | 'done'> {
     for (;;) {
       this.job.prepare(final);
       await this.rt.run({ kind: 'decode', format: this.job.format, job: this.job.ptr });
@@ -156,22 +210,22 @@ export class ColumnarAggregate {
         const wait = this.onBadRecord(bad);
         if (wait) await wait;
       }
-      if (step === 'again') continue;
-      if (step === 'full') {
-        await this.rotate();
-        continue;
-      }
-      return;
+      if (step !== 'again') return step;
     }
   }
 
-  /** Folds a decode job's records into the shard tables (see aggregateRouted), then empties its columns. */
+  /** Folds a decode job's records into the shard tables with the next stamp. */
   private async aggregateBatch(job: DecodeJob): Promise<void> {
+    if (job.records === 0) return;
+    await this.fold(job, ++this.batches);
+  }
+
+  /** Folds a decode job's records into the shard tables (see aggregateRouted), then empties its columns. */
+  private async fold(job: DecodeJob, stamp: number): Promise<void> {
     const n = job.records;
     if (n === 0) return;
     let keys: BatchKeyColumns = { keyOffs: job.keyOffsPtr, keyBytes: job.keyBytesPtr, hashes: job.hashesPtr };
     if (this.keysOf) keys = this.keysOf(n, keys);
-    const stamp = ++this.batches;
     const input = { ...keys, values: job.valuesPtr, perm: 0 };
     await aggregateRouted(this.rt, this.state, input, n, stamp, this.mask);
     this.recordsIn += n;

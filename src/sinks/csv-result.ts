@@ -5,8 +5,9 @@ import type { WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { IOError } from '../errors.js';
 import { csvField, csvNumber } from '../codec/csv-encode.js';
-import type { AggregateSpec } from '../plan/aggregate-spec.js';
+import type { AggName, AggregateSpec } from '../plan/aggregate-spec.js';
 import type { ColumnarAggregate } from '../runtime/columnar-aggregate.js';
+import type { ByteShardTable } from '../state/shard-table.js';
 
 /** Ends a write stream and waits until its data is handed to the OS. */
 export async function endStream(ws: WriteStream): Promise<void> {
@@ -14,6 +15,45 @@ export async function endStream(ws: WriteStream): Promise<void> {
     ws.once('error', reject);
     ws.end(() => resolve());
   });
+}
+
+/** The header line of a result: `key,<aggs>\n`. */
+export function csvResultHeader(aggs: readonly AggName[]): string {
+  return `key,${aggs.join(',')}\n`;
+}
+
+// ignoreBOM: keys are kept byte for byte, a key that starts with U+FEFF included
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** The result rows of one shard table: `key,<aggs>` per group, RFC 4180 quoting, numbers as String(x). */
+export class ResultRows {
+  private readonly table: ByteShardTable;
+  private readonly aggs: readonly AggName[];
+  private readonly count: Float64Array;
+  private readonly sum: Float64Array;
+  private readonly min: Float64Array;
+  private readonly max: Float64Array;
+
+  /** Reads the table's columns once: valid until the table next grows. */
+  constructor(table: ByteShardTable, aggs: readonly AggName[]) {
+    this.table = table;
+    this.aggs = aggs;
+    this.count = table.column('count');
+    this.sum = table.column('sum');
+    this.min = table.column('min');
+    this.max = table.column('max');
+  }
+
+  /** The row of group g, without a line feed. */
+  row(g: number): string {
+    const { count, sum, min, max } = this;
+    let row = csvField(decoder.decode(this.table.key(g)));
+    for (const a of this.aggs) {
+      const v = a === 'count' ? count[g]! : a === 'sum' ? sum[g]! : a === 'min' ? min[g]! : a === 'max' ? max[g]! : sum[g]! / count[g]!;
+      row += ',' + csvNumber(v);
+    }
+    return row;
+  }
 }
 
 /** Writes `key,<aggs>` rows: to a temp file renamed into place (never half-written), or to stdout. */
@@ -39,25 +79,15 @@ export async function writeCsvResult(agg: ColumnarAggregate, spec: Pick<Aggregat
     await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
     if (stdoutError) throw stdoutError;
   };
-  // ignoreBOM: keys are kept byte for byte, a key that starts with U+FEFF included
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let groups = 0;
   try {
-    let buf = `key,${spec.aggs.join(',')}\n`;
+    let buf = csvResultHeader(spec.aggs);
     for (const table of agg.state.tables) {
       const n = table.count;
       if (n === 0) continue;
-      const count = table.column('count');
-      const sum = table.column('sum');
-      const min = table.column('min');
-      const max = table.column('max');
+      const rows = new ResultRows(table, spec.aggs);
       for (let g = 0; g < n; g++) {
-        let row = csvField(decoder.decode(table.key(g)));
-        for (const a of spec.aggs) {
-          const v = a === 'count' ? count[g]! : a === 'sum' ? sum[g]! : a === 'min' ? min[g]! : a === 'max' ? max[g]! : sum[g]! / count[g]!;
-          row += ',' + csvNumber(v);
-        }
-        buf += row + '\n';
+        buf += rows.row(g) + '\n';
         groups++;
         if (buf.length > 1 << 20) {
           await write(buf);
