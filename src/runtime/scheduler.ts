@@ -98,6 +98,8 @@ export interface PolledSource<C extends { readonly length: number }> {
    * something received (an empty queue item): it makes a batch even when nothing else comes.
    */
   poll(max: number, batchSeq: number): Promise<C | undefined>;
+  /** Where the source stands (for checkpoints): taken when a batch is sealed, after its last poll. */
+  position?(): unknown;
 }
 
 /** A batch ready to run: the chunks of each source, in source order and arrival order. */
@@ -110,6 +112,8 @@ export interface SealedBatch<C> {
   readonly records: number;
   /** chunks[i] holds what source i returned for this batch. */
   readonly chunks: C[][];
+  /** positions[i]: source i's position() right after its last chunk in this batch (undefined without one). */
+  readonly positions: unknown[];
 }
 
 export interface SchedulerOptions<C extends { readonly length: number }> {
@@ -125,6 +129,11 @@ export interface SchedulerOptions<C extends { readonly length: number }> {
   /** How long to wait before polling again when no source had anything (default min(50, batchInterval)). */
   idlePollMs?: number;
   sources: ReadonlyArray<PolledSource<C>>;
+  /**
+   * A job restored from a checkpoint: batches continue at `seq` (the batches before it ran), with batch
+   * times above `time` (the last one's), so outputs named by batch time never collide with earlier ones.
+   */
+  resume?: { seq: number; time: number };
   /** Runs one batch through the pipeline; a rejection stops the scheduler with that error. */
   runBatch(batch: SealedBatch<C>): Promise<void>;
 }
@@ -194,6 +203,10 @@ export class Scheduler<C extends { readonly length: number }> {
     this.idleMs = options.idlePollMs ?? Math.min(50, options.batchInterval);
     this.sources = options.sources;
     this.runBatch = options.runBatch;
+    if (options.resume) {
+      this.seq = options.resume.seq;
+      this.lastTime = options.resume.time;
+    }
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -276,7 +289,8 @@ export class Scheduler<C extends { readonly length: number }> {
     const seal = (time: number): void => {
       const t = Math.max(time, this.lastTime + 1);
       this.lastTime = t;
-      this.ready.push({ seq: this.seq++, time: t, records: this.buffered, chunks });
+      const positions = this.sources.map((s) => s.position?.());
+      this.ready.push({ seq: this.seq++, time: t, records: this.buffered, chunks, positions });
       chunks = this.sources.map(() => []);
       this.buffered = 0;
       this.chunksBuffered = 0;
@@ -324,7 +338,10 @@ export class Scheduler<C extends { readonly length: number }> {
           continue;
         }
         if (this.buffered < this.cap && (await this.pollAll(chunks)) > 0) continue;
-        await this.pause(gen, this.buffered < this.cap ? Math.min(nextTick - now, this.idleMs) : nextTick - now);
+        // the clock may have moved during the poll: a tick that came then must not wait for the next sleep
+        const later = this.clock.now();
+        if (later >= nextTick) continue;
+        await this.pause(gen, this.buffered < this.cap ? Math.min(nextTick - later, this.idleMs) : nextTick - later);
       }
     } catch (e) {
       this.fail(e);
