@@ -19,6 +19,7 @@ import { FileSource, type FileStreamOptions } from '../sources/file.js';
 import { GeneratorSource, type GeneratorOptions, type PageVisit } from '../sources/generator.js';
 import { QueueSource, type QueueStreamOptions } from '../sources/queue.js';
 import type { Source } from '../sources/source.js';
+import { ContextCheckpoints } from './checkpointing.js';
 import { DStream, type OutputRegistry } from './dstream.js';
 import { resolveContextOptions, type ResolvedContextOptions, type StreamingContextOptions } from './options.js';
 
@@ -39,6 +40,11 @@ export interface BatchInfo {
 /** Callbacks on the progress of a job, like Spark's StreamingListener. */
 export interface StreamingListener {
   onBatchCompleted?(info: BatchInfo): void;
+  /**
+   * Something went wrong that the job worked around, e.g. a damaged checkpoint skipped on start (the
+   * message names it, the file and why). Without a listener that has this, warnings go to stderr.
+   */
+  onWarning?(message: string): void;
 }
 
 export interface StopOptions {
@@ -74,6 +80,9 @@ export class StreamingContext implements OutputRegistry {
   private plan: PhysicalPlan | undefined;
   private pipeline: Pipeline | undefined;
   private runtime: KernelRuntime | undefined;
+  private checkpoints: ContextCheckpoints | undefined;
+  /** Key shards of the built-in state (fixed by the checkpoint when one is restored). */
+  private shards: number | undefined;
   private readonly terminated: Promise<void>;
   private resolveTerminated!: () => void;
   private rejectTerminated!: (error: unknown) => void;
@@ -154,6 +163,13 @@ export class StreamingContext implements OutputRegistry {
    * const s = ssc.queueStream([[1, 2], [3], [4, 5, 6]]); // batch 0: 1 2, batch 1: 3, batch 2: 4 5 6
    */
   queueStream<T>(queue: T[][] | AsyncIterable<T[]>, options: QueueStreamOptions = {}): DStream<T> {
+    if (this.resolved.checkpointDir !== undefined) {
+      throw new OptionError(
+        'checkpointDir',
+        'queueStream() cannot be used with options.checkpointDir: its items live in memory and cannot be read again after a restart ' +
+          '(use fileStream() or generator(), or drop checkpointDir)',
+      );
+    }
     const isIterable = typeof (queue as AsyncIterable<T[]>)?.[Symbol.asyncIterator] === 'function';
     if (!Array.isArray(queue) && !isIterable) {
       throw new OptionError('queue', 'queueStream(queue): queue must be an array of arrays or an async iterable of arrays');
@@ -218,8 +234,19 @@ export class StreamingContext implements OutputRegistry {
     const opts = this.resolved;
     const plan = planPhysical(this.outputs);
     this.plan = plan;
+    let resume: { seq: number; time: number } | undefined;
     try {
-      this.pipeline = new Pipeline(plan, (agg) => this.accumulators(agg));
+      if (opts.checkpointDir !== undefined) {
+        this.checkpoints = await ContextCheckpoints.open(plan, opts.checkpointDir, opts.checkpointKeep, (m) => this.warn(m));
+        const restored = await this.checkpoints.restore((shards) => {
+          this.shards = shards ?? this.defaultShards();
+          return { pipeline: new Pipeline(plan, (agg) => this.accumulators(agg)), shards: this.shards };
+        });
+        this.pipeline = restored.pipeline;
+        resume = restored.resume;
+      } else {
+        this.pipeline = new Pipeline(plan, (agg) => this.accumulators(agg));
+      }
       await Promise.all(plan.sources.map((s) => s.open()));
     } catch (error) {
       await this.finish(error);
@@ -230,6 +257,7 @@ export class StreamingContext implements OutputRegistry {
       batchInterval: opts.batchInterval,
       maxBatchRecords: opts.maxBatchRecords,
       sources: plan.sources,
+      resume,
       runBatch: (batch) => this.runBatch(batch),
     });
     this.scheduler = scheduler;
@@ -243,13 +271,26 @@ export class StreamingContext implements OutputRegistry {
   /** Built-in aggregations run in the wasm state tables, over one runtime made on first use. */
   private accumulators(agg: BuiltinAggregation): KeyedAccumulators {
     this.runtime ??= KernelRuntime.create({ workers: this.resolved.workers, maxMemoryBytes: this.resolved.maxMemoryBytes });
-    return new WasmKeyedAccumulators(this.runtime, agg);
+    return new WasmKeyedAccumulators(this.runtime, agg, { shards: this.shards ?? this.defaultShards() });
+  }
+
+  /** One shard inline, two per worker: more ranges than workers, so they balance. */
+  private defaultShards(): number {
+    return this.resolved.workers === 0 ? 1 : 2 * this.resolved.workers;
+  }
+
+  private warn(message: string): void {
+    const listeners = this.listeners.filter((l) => l.onWarning);
+    if (listeners.length === 0) process.stderr.write(`sluice: warning: ${message}\n`);
+    for (const l of listeners) l.onWarning!(message);
   }
 
   private async runBatch(batch: SealedBatch<Batch<unknown>>): Promise<void> {
     const started = performance.now();
     const inputs = batch.chunks.map((chunks) => Batch.concat(chunks));
     await this.pipeline!.run({ seq: batch.seq, time: batch.time, inputs });
+    // outputs are written: now the state after this batch, and where its input ended
+    if (this.checkpoints) await this.checkpoints.save(batch, this.pipeline!, this.shards!);
     const info: BatchInfo = {
       seq: batch.seq,
       time: batch.time,
@@ -267,6 +308,7 @@ export class StreamingContext implements OutputRegistry {
     const closed = await Promise.allSettled(closing);
     this.pipeline?.close();
     await this.runtime?.close().catch(() => undefined);
+    await this.checkpoints?.close();
     this.current = 'stopped';
     const closeError = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
     if (error !== undefined) this.rejectTerminated(error);

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { OptionError } from '../errors.js';
 import { MAX_MEMORY_BYTES } from '../runtime/memory.js';
 import { systemClock, type Clock } from '../runtime/scheduler.js';
+import { DEFAULT_CHECKPOINT_KEEP, MAX_CHECKPOINT_KEEP } from '../state/checkpoint-store.js';
 
 export interface StreamingContextOptions {
   /** Milliseconds between batches: a batch is cut at every tick of this clock. */
@@ -15,8 +16,15 @@ export interface StreamingContextOptions {
   workers?: number;
   /** Run the wasm aggregations on the calling thread, with no worker pool (default false). */
   inline?: boolean;
-  /** Directory for checkpoints. Accepted and kept; checkpointing itself is not implemented yet. */
+  /**
+   * Directory for checkpoints: after every batch the state of each updateStateByKey and the position of
+   * each source are saved there, and a context started on it resumes from the newest usable one
+   * (see src/state/checkpoint-store.ts). Sources must be able to resume: fileStream and generator can,
+   * queueStream cannot (refused).
+   */
   checkpointDir?: string;
+  /** Checkpoints kept in checkpointDir (default 3). */
+  checkpointKeep?: number;
   /** Upper bound of the shared WebAssembly memory that holds keyed state (default 4 GiB). */
   maxMemoryBytes?: number;
   /** The clock batches are timed by (default: the wall clock). Tests pass a ManualClock. */
@@ -30,6 +38,7 @@ export interface ResolvedContextOptions {
   /** 0 when inline. */
   readonly workers: number;
   readonly checkpointDir: string | undefined;
+  readonly checkpointKeep: number;
   readonly maxMemoryBytes: number;
   readonly clock: Clock;
 }
@@ -41,7 +50,7 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
   if (typeof options !== 'object' || options === null) {
     throw new OptionError('options', 'options must be an object with a batchInterval');
   }
-  const { batchInterval, maxBatchRecords, workers, inline, checkpointDir, maxMemoryBytes, clock } = options;
+  const { batchInterval, maxBatchRecords, workers, inline, checkpointDir, checkpointKeep, maxMemoryBytes, clock } = options;
   if (typeof batchInterval !== 'number' || !Number.isFinite(batchInterval) || batchInterval <= 0) {
     throw new OptionError('batchInterval', 'options.batchInterval must be a positive number of milliseconds');
   }
@@ -60,6 +69,12 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
   if (checkpointDir !== undefined && (typeof checkpointDir !== 'string' || checkpointDir === '')) {
     throw new OptionError('checkpointDir', 'options.checkpointDir must be a non-empty string');
   }
+  if (checkpointKeep !== undefined) {
+    if (!(Number.isInteger(checkpointKeep) && checkpointKeep >= 1 && checkpointKeep <= MAX_CHECKPOINT_KEEP)) {
+      throw new OptionError('checkpointKeep', `options.checkpointKeep must be an integer from 1 to ${MAX_CHECKPOINT_KEEP}`);
+    }
+    if (checkpointDir === undefined) throw new OptionError('checkpointKeep', 'options.checkpointKeep needs options.checkpointDir');
+  }
   if (
     maxMemoryBytes !== undefined &&
     !(Number.isInteger(maxMemoryBytes) && maxMemoryBytes >= MIN_MEMORY_BYTES && maxMemoryBytes <= MAX_MEMORY_BYTES)
@@ -77,6 +92,7 @@ export function resolveContextOptions(options: StreamingContextOptions): Resolve
     maxBatchRecords,
     workers: inline ? 0 : (workers ?? availableParallelism()),
     checkpointDir,
+    checkpointKeep: checkpointKeep ?? DEFAULT_CHECKPOINT_KEEP,
     maxMemoryBytes: maxMemoryBytes ?? MAX_MEMORY_BYTES,
     clock: clock ?? systemClock,
   };

@@ -11,6 +11,9 @@
 //   min   = min(s, v1..vn)   max = max(s, v1..vn)      (as Math.min / Math.max: NaN wins)
 // So a sum is never -0, and the JS-function form `(a, b) => a + b` gives the same doubles.
 
+import { deserialize, serialize } from 'node:v8';
+import type { OperatorState } from '../state/checkpoint-store.js';
+import { SnapshotError } from '../state/shard-snapshot.js';
 import { PairColumnsBuilder, type PairColumns } from './columns.js';
 
 /** The aggregations that run in wasm when given by name. */
@@ -34,6 +37,12 @@ export interface KeyedAccumulators {
   clear(): void;
   /** Releases what the state holds (memory regions); the object is unusable afterwards. */
   close(): void;
+  /** Drops every key last touched at a stamp below `minStamp` (a TTL's eviction); returns how many. */
+  evictBefore(minStamp: number): number;
+  /** The state as a checkpoint holds it, under `id`. */
+  snapshot(id: string): OperatorState;
+  /** Replaces the state with a checkpointed one; throws a SnapshotError (ERR_CHECKPOINT) when it does not fit. */
+  restore(state: OperatorState): void;
 }
 
 const INITIAL: Record<BuiltinAggregation, number> = {
@@ -106,5 +115,26 @@ export class MapKeyedAccumulators implements KeyedAccumulators {
 
   close(): void {
     this.state.clear();
+  }
+
+  evictBefore(minStamp: number): number {
+    let n = 0;
+    for (const [key, entry] of this.state) {
+      if (entry.stamp < minStamp) {
+        this.state.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  snapshot(id: string): OperatorState {
+    return { kind: 'blob', id, encoding: 'v8', bytes: serialize([...this.state]) };
+  }
+
+  restore(state: OperatorState): void {
+    if (state.kind !== 'blob' || state.encoding !== 'v8') throw new SnapshotError(`state ${state.id} is not a v8 blob`);
+    this.state.clear();
+    for (const [k, v] of deserialize(state.bytes) as Array<[string, { value: number; stamp: number }]>) this.state.set(k, v);
   }
 }

@@ -56,6 +56,8 @@ export interface UpdateStateByKeyNode {
   /** `all`: every key's state after each batch (as Spark); `changed`: only keys that got values in it. */
   readonly emit: 'all' | 'changed';
   readonly verb: string;
+  /** Milliseconds of batch time a key may go without values before it is evicted; undefined: never. */
+  readonly ttl: number | undefined;
 }
 
 export interface OutputNode {

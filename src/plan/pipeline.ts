@@ -1,5 +1,7 @@
 // Runs a physical plan over one batch: every stage once, inputs first, then the outputs in order.
 
+import type { OperatorState } from '../state/checkpoint-store.js';
+import { SnapshotError } from '../state/shard-snapshot.js';
 import { Batch } from './batch.js';
 import { createKeyedOperator, type AccumulatorsFactory, type KeyedOperator } from './keyed.js';
 import { NarrowOperator } from './narrow.js';
@@ -44,7 +46,7 @@ export class Pipeline {
           out = runPairs(stage.node, results.get(stage.input)!);
           break;
         case 'keyed':
-          out = await this.keyed.get(stage)!.run(results.get(stage.input)!, stamp);
+          out = await this.keyed.get(stage)!.run(results.get(stage.input)!, stamp, batch.time);
           break;
       }
       results.set(stage, out);
@@ -52,7 +54,33 @@ export class Pipeline {
     for (const { stage, sink } of this.plan.outputs) await sink.write(results.get(stage)!, batch.time);
   }
 
+  /** The state of every keyed operator that keeps one, each under the id of its stage (`stage-<index>`). */
+  snapshot(): OperatorState[] {
+    const out: OperatorState[] = [];
+    for (const [stage, op] of this.keyed) {
+      const state = op.snapshot(stageId(this.plan, stage));
+      if (state) out.push(state);
+    }
+    return out;
+  }
+
+  /** Gives each keyed operator its checkpointed state; throws a SnapshotError when one is missing or does not fit. */
+  restore(states: readonly OperatorState[]): void {
+    const byId = new Map(states.map((s) => [s.id, s]));
+    for (const [stage, op] of this.keyed) {
+      if (!op.stateful) continue;
+      const id = stageId(this.plan, stage);
+      const state = byId.get(id);
+      if (!state) throw new SnapshotError(`the checkpoint holds no state for ${id}`);
+      op.restore(state);
+    }
+  }
+
   close(): void {
     for (const op of this.keyed.values()) op.close();
   }
+}
+
+function stageId(plan: PhysicalPlan, stage: Stage): string {
+  return `stage-${plan.stages.indexOf(stage)}`;
 }

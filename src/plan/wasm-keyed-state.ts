@@ -15,6 +15,8 @@
 
 import type { KernelRuntime } from '../runtime/pool.js';
 import { aggregateRouted } from '../runtime/route.js';
+import type { OperatorState } from '../state/checkpoint-store.js';
+import { restoreShard, snapshotShard, SnapshotError } from '../state/shard-snapshot.js';
 import { ShardSet, type ByteShardTable, type ByteKeyInput } from '../state/shard-table.js';
 import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../wasm/abi.js';
 import { PairColumnsBuilder, type PairColumns } from './columns.js';
@@ -110,6 +112,49 @@ export class WasmKeyedAccumulators implements KeyedAccumulators {
     if (this.set.count === 0) return;
     this.set.free();
     this.set = ShardSet.bytes(this.runtime.arena, this.runtime.k, this.shards);
+  }
+
+  /**
+   * A table cannot drop a group in place (its ids are dense), so a shard holding groups older than
+   * `minStamp` is compacted: its other groups are copied out and interned into a new table with the
+   * intern kernel, in their old order, and the new table takes the shard's place.
+   */
+  evictBefore(minStamp: number): number {
+    const { arena, k } = this.runtime;
+    let evicted = 0;
+    this.set.tables.forEach((table, s) => {
+      const stamps = table.stamps();
+      let old = 0;
+      for (let g = 0; g < stamps.length; g++) if (stamps[g]! < minStamp) old++;
+      if (old === 0) return;
+      this.set.replaceTable(s, restoreShard(arena, k, snapshotShard(table, MASK[this.agg], minStamp)));
+      evicted += old;
+    });
+    return evicted;
+  }
+
+  snapshot(id: string): OperatorState {
+    const mask = MASK[this.agg];
+    return { kind: 'shards', id, mask, shards: this.set.tables.map((t) => snapshotShard(t, mask)) };
+  }
+
+  restore(state: OperatorState): void {
+    const mask = MASK[this.agg];
+    if (state.kind !== 'shards' || (state.mask & mask) !== mask) {
+      throw new SnapshotError(`state ${state.id} does not hold the ${this.agg} column of a built-in aggregation`);
+    }
+    if (state.shards.length !== this.shards) {
+      throw new SnapshotError(`state ${state.id} has ${state.shards.length} shards, the operator ${this.shards}`);
+    }
+    const { arena, k } = this.runtime;
+    const tables: ByteShardTable[] = [];
+    try {
+      for (let s = 0; s < this.shards; s++) tables.push(restoreShard(arena, k, state.shards[s]!, { index: s, count: this.shards }));
+    } catch (err) {
+      for (const t of tables) t.free();
+      throw err;
+    }
+    tables.forEach((t, s) => this.set.replaceTable(s, t));
   }
 
   close(): void {

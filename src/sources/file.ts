@@ -1,8 +1,10 @@
 // File source: csv, jsonl or plain lines, read once or followed as it grows (like `tail -f`).
 
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { BadRecordError, IOError, OptionError } from '../errors.js';
+import { resolve } from 'node:path';
+import { BadRecordError, IOError, OptionError, SluiceError } from '../errors.js';
 import { Batch } from '../plan/batch.js';
+import type { FileOffset, SourceOffset } from '../state/checkpoint-store.js';
 import type { Source } from './source.js';
 import { takeCsvRecords, takeLines, type Taken } from './text-records.js';
 
@@ -72,9 +74,18 @@ export class FileSource<T> implements Source<T> {
   /** Decoded text not yet taken as records. */
   private text = '';
   /** Byte position of the next read. */
-  private position = 0;
+  private readAt = 0;
+  /**
+   * The bytes read and not yet taken as records (`text` is their decoding): [textByte, readAt). Taken
+   * records always end at a line feed, and a line feed is one byte whatever the bytes around it, so
+   * counting line feeds here finds the byte position of the first untaken record exactly.
+   */
+  private raw: Buffer = Buffer.alloc(0);
+  /** Byte position of the first character of `text`. */
+  private textByte = 0;
   /** 1-based physical line of the first character of `text`. */
   private line = 1;
+  private resumeAt: FileOffset | undefined;
   private names: string[] | undefined;
   private eof = false;
   /** Records skipped under `onError: 'skip'`. */
@@ -101,6 +112,44 @@ export class FileSource<T> implements Source<T> {
     } catch (cause) {
       throw new IOError('ERR_INPUT', this.path, `cannot open ${this.path}: ${(cause as Error).message}`, { cause });
     }
+    const at = this.resumeAt;
+    if (at) {
+      const size = (await this.handle.stat()).size;
+      if (size < at.byte) {
+        await this.close();
+        throw new IOError(
+          'ERR_INPUT',
+          this.path,
+          `cannot resume ${this.path} at byte ${at.byte} of the checkpoint: the file has ${size} bytes (truncated or replaced since)`,
+        );
+      }
+      this.readAt = this.textByte = at.byte;
+      this.line = at.line;
+      this.names = at.header;
+    }
+  }
+
+  describe(): string {
+    const options = [this.format, ...(this.header ? ['header'] : []), ...(this.delimiter !== 44 ? [`delimiter ${JSON.stringify(String.fromCharCode(this.delimiter))}`] : [])];
+    return `fileStream(${resolve(this.path)}, ${options.join(', ')})`;
+  }
+
+  /** The byte and line of the first record not returned yet (and the CSV header's names, once read). */
+  position(): FileOffset {
+    return {
+      kind: 'file',
+      path: resolve(this.path),
+      byte: this.textByte,
+      line: this.line,
+      ...(this.names ? { header: this.names } : {}),
+    };
+  }
+
+  resumeFrom(offset: SourceOffset): void {
+    if (offset.kind !== 'file' || !Number.isSafeInteger(offset.byte) || offset.byte < 0 || !Number.isSafeInteger(offset.line) || offset.line < 1) {
+      throw new SluiceError('ERR_CHECKPOINT', `the checkpoint holds no file position for ${this.name}`);
+    }
+    this.resumeAt = offset;
   }
 
   async close(): Promise<void> {
@@ -117,6 +166,7 @@ export class FileSource<T> implements Source<T> {
       const taken = this.take(final, max - records.length);
       this.text = this.text.slice(taken.consumed);
       this.line += taken.linesConsumed;
+      this.advance(taken.linesConsumed);
       this.convert(taken, records);
       if (records.length >= max || final) break;
       if (!(await this.read())) break;
@@ -124,16 +174,32 @@ export class FileSource<T> implements Source<T> {
     return records.length > 0 ? Batch.ofRows(records) : undefined;
   }
 
+  /** Moves textByte past `lines` line feeds of `raw`: the bytes of the records just taken (all of `raw` at its end). */
+  private advance(lines: number): void {
+    let at = 0;
+    for (let i = 0; i < lines; i++) {
+      const nl = this.raw.indexOf(10, at);
+      if (nl < 0) {
+        at = this.raw.length; // the last record of a file read once, without a line feed
+        break;
+      }
+      at = nl + 1;
+    }
+    this.textByte += at;
+    this.raw = this.raw.subarray(at);
+  }
+
   /** Reads the next chunk; false when there is nothing more now. */
   private async read(): Promise<boolean> {
     let n: number;
     try {
-      ({ bytesRead: n } = await this.handle!.read(this.chunk, 0, CHUNK_BYTES, this.position));
+      ({ bytesRead: n } = await this.handle!.read(this.chunk, 0, CHUNK_BYTES, this.readAt));
     } catch (cause) {
       throw new IOError('ERR_INPUT', this.path, `cannot read ${this.path}: ${(cause as Error).message}`, { cause });
     }
     if (n > 0) {
-      this.position += n;
+      this.readAt += n;
+      this.raw = Buffer.concat([this.raw, this.chunk.subarray(0, n)]);
       this.text += this.decoder.decode(this.chunk.subarray(0, n), { stream: true });
       return true;
     }
@@ -144,10 +210,12 @@ export class FileSource<T> implements Source<T> {
     }
     // Following: a file shorter than what was read was truncated or replaced; start over.
     const size = (await stat(this.path).catch(() => undefined))?.size;
-    if (size !== undefined && size < this.position) {
+    if (size !== undefined && size < this.readAt) {
       await this.handle?.close();
       this.handle = await open(this.path, 'r');
-      this.position = 0;
+      this.readAt = 0;
+      this.textByte = 0;
+      this.raw = Buffer.alloc(0);
       this.text = '';
       this.line = 1;
       this.names = undefined;

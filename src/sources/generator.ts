@@ -6,10 +6,11 @@
 // visit durations are log-normal around a 15 s median. No JS object is made per record: the page
 // column is a copy of each page's pre-encoded UTF-8 bytes.
 
-import { OptionError } from '../errors.js';
+import { OptionError, SluiceError } from '../errors.js';
 import { Batch } from '../plan/batch.js';
 import type { ColumnTable } from '../plan/columns.js';
 import type { Clock } from '../runtime/scheduler.js';
+import type { GeneratorOffset, SourceOffset } from '../state/checkpoint-store.js';
 import type { Source } from './source.js';
 
 /** One page visit. */
@@ -99,6 +100,7 @@ export class GeneratorSource implements Source<PageVisit> {
   private readonly pageBytes: Uint8Array[];
   private startTime = 0;
   private produced = 0;
+  private readonly described: string;
 
   constructor(options: GeneratorOptions, deps: { clock: Clock }) {
     validateGeneratorOptions(options);
@@ -109,6 +111,8 @@ export class GeneratorSource implements Source<PageVisit> {
     this.limit = options.limit ?? Number.POSITIVE_INFINITY;
     const pages = options.pages ?? 50;
     const skew = options.skew ?? 1.1;
+    // what decides the visits; the rate and the limit only decide how fast and how many
+    this.described = `generator(seed ${options.seed ?? 1}, pages ${pages}, users ${this.users}, skew ${skew})`;
     this.cdf = new Float64Array(pages);
     let total = 0;
     for (let r = 0; r < pages; r++) this.cdf[r] = total += 1 / Math.pow(r + 1, skew);
@@ -122,7 +126,24 @@ export class GeneratorSource implements Source<PageVisit> {
   }
 
   async open(): Promise<void> {
-    this.startTime = this.clock.now();
+    // resumed: the rate clock continues from now, as if the visits produced so far had just been made
+    this.startTime = this.clock.now() - (this.rate === Number.POSITIVE_INFINITY ? 0 : Math.ceil((this.produced * 1000) / this.rate));
+  }
+
+  describe(): string {
+    return this.described;
+  }
+
+  /** Visits produced so far: visit i depends only on the seed and i, so this is all a restart needs. */
+  position(): GeneratorOffset {
+    return { kind: 'generator', produced: this.produced };
+  }
+
+  resumeFrom(offset: SourceOffset): void {
+    if (offset.kind !== 'generator' || !Number.isSafeInteger(offset.produced) || offset.produced < 0) {
+      throw new SluiceError('ERR_CHECKPOINT', 'the checkpoint holds no generator position');
+    }
+    this.produced = offset.produced;
   }
 
   async close(): Promise<void> {}

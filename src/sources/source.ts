@@ -2,6 +2,7 @@
 
 import type { Batch } from '../plan/batch.js';
 import type { PolledSource } from '../runtime/scheduler.js';
+import type { SourceOffset } from '../state/checkpoint-store.js';
 
 /**
  * A source of records. The scheduler polls it only while the pipeline has room, so a source never
@@ -15,4 +16,13 @@ export interface Source<T> extends PolledSource<Batch<T>> {
   open(): Promise<void>;
   /** Called once when the job ends; releases files and iterators. */
   close(): Promise<void>;
+  /**
+   * What the source is, for a checkpoint's fingerprint: its kind and the options that decide what it
+   * returns (`fileStream(/abs/path, csv, header)`). Sources without it cannot be checkpointed.
+   */
+  describe?(): string;
+  /** Where the source stands: every record returned so far lies before it. Checkpointed after each batch. */
+  position?(): SourceOffset;
+  /** Before open(): continue after `offset`, a position() of an earlier run of the same source. */
+  resumeFrom?(offset: SourceOffset): void;
 }

@@ -37,7 +37,7 @@ import type { ShardSnapshot } from './shard-snapshot.js';
 export const CHECKPOINT_FORMAT_VERSION = 1;
 const FORMAT = 'sluice-checkpoint';
 export const DEFAULT_CHECKPOINT_KEEP = 3;
-const MAX_KEEP = 1000;
+export const MAX_CHECKPOINT_KEEP = 1000;
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -356,8 +356,8 @@ async function testPause(batch: number): Promise<void> {
 
 function validateKeep(keep: unknown, option: string): number {
   if (keep === undefined) return DEFAULT_CHECKPOINT_KEEP;
-  if (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 1 || keep > MAX_KEEP) {
-    throw new OptionError(option, `${option} must be an integer from 1 to ${MAX_KEEP} (checkpoints kept)`);
+  if (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 1 || keep > MAX_CHECKPOINT_KEEP) {
+    throw new OptionError(option, `${option} must be an integer from 1 to ${MAX_CHECKPOINT_KEEP} (checkpoints kept)`);
   }
   return keep;
 }

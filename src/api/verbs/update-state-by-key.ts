@@ -10,6 +10,13 @@ export interface UpdateStateOptions {
    * that received values in that batch (and still have state).
    */
   emit?: 'all' | 'changed';
+  /**
+   * Milliseconds of batch time a key may go without values before its state is dropped: at a batch
+   * whose time is more than `ttl` after the last batch that gave the key values, the key leaves the
+   * state and is not emitted (a function is not called for it). Default: keys live forever. The idle
+   * times are checkpointed, so an evicted key stays evicted after a restore.
+   */
+  ttl?: number;
 }
 
 export function updateStateByKey(
@@ -22,6 +29,10 @@ export function updateStateByKey(
   if (emit !== 'all' && emit !== 'changed') {
     throw new OptionError('emit', "updateStateByKey(update, options): options.emit must be 'all' or 'changed'");
   }
+  const ttl = options.ttl;
+  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
+    throw new OptionError('ttl', 'updateStateByKey(update, options): options.ttl must be a positive number of milliseconds');
+  }
   const verb = typeof update === 'string' ? `updateStateByKey('${update}')` : 'updateStateByKey(fn)';
-  return { kind: 'updateStateByKey', parent, update, emit, verb };
+  return { kind: 'updateStateByKey', parent, update, emit, verb, ttl };
 }
