@@ -167,6 +167,11 @@ export class FileSource<T> implements Source<T> {
       this.text = this.text.slice(taken.consumed);
       this.line += taken.linesConsumed;
       this.advance(taken.linesConsumed);
+      if (final && this.text.length === 0) {
+        // the end of a file read once: its last record may have had no line feed to count
+        this.textByte = this.readAt;
+        this.raw = Buffer.alloc(0);
+      }
       this.convert(taken, records);
       if (records.length >= max || final) break;
       if (!(await this.read())) break;
