@@ -63,10 +63,13 @@ function checkpointText(c: CheckpointReport): string {
   for (const [id, o] of Object.entries(c.offsets ?? {})) out += `  offset    ${id}: ${offsetText(o)}\n`;
   for (const s of c.states ?? []) {
     const files = (c.files ?? []).filter((f) => f.state === s.id);
-    out += `  state     ${s.id}: ${files.length ? `${files.length} shards, ${s.keys} keys` : s.kind}, ${size(s.bytes)}\n`;
+    out += `  state     ${s.id}: ${files.length ? `${files.length} shards, ${s.keys} key${s.keys === 1 ? '' : 's'}` : s.kind}, ${size(s.bytes)}\n`;
     for (const f of files) {
-      out += `            shard ${String(f.shard).padStart(3)}: ${String(f.keys).padStart(9)} keys, ${size(f.keyBytes).padStart(10)} of keys, file ${size(f.fileBytes)}\n`;
+      if (f.keys === 0) continue;
+      out += `            shard ${String(f.shard).padStart(3)}: ${`${f.keys} ${f.keys === 1 ? 'key' : 'keys'},`.padEnd(15)} ${size(f.keyBytes)} of keys, file ${size(f.fileBytes)}\n`;
     }
+    const empty = files.filter((f) => f.keys === 0).length;
+    if (empty > 0) out += `            ${empty === files.length ? 'every shard' : `${empty} other shard${empty === 1 ? '' : 's'}`} empty\n`;
   }
   const extra = Object.entries(c.extra ?? {});
   if (extra.length) out += `  counters  ${extra.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}\n`;

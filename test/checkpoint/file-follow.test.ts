@@ -254,7 +254,8 @@ describe('sluice checkpoint inspect', () => {
     expect(text).toMatch(new RegExp(`^checkpoints in ${ckpt}, newest first:\\nbatch 2  valid  ${ckpt}/batch-000000000002\\n`));
     expect(text).toContain(`  offset    input: file ${input} at byte 12, line 4\n`);
     expect(text).toContain('  state     aggregate: 16 shards, 2 keys, ');
-    expect(text).toMatch(/ {12}shard +\d+: +1 keys, +1 B of keys, file \d+ B\n/);
+    expect(text).toMatch(/ {12}shard +\d+: 1 key, +1 B of keys, file \d+ B\n/);
+    expect(text).toContain('            14 other shards empty\n');
     expect(text).toContain('  counters  records=3 badRecords=0\n');
     expect(text).toContain('batch 1  valid');
     expect(text).toContain('batch intents (replayed after a restart):\n  batch 2: input bytes 8..12 from line 3, at most 2 records, to the end of the input\n');
