@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { parseFieldPath } from '../codec/field-path.js';
 import { OptionError } from '../errors.js';
-import { DEFAULT_CHECKPOINT_KEEP } from '../state/checkpoint-store.js';
+import { DEFAULT_CHECKPOINT_KEEP, MAX_CHECKPOINT_KEEP } from '../state/checkpoint-store.js';
 import { isKafkaUrl, parseKafkaUrl, type KafkaUrl } from './kafka-url.js';
 
 export type AggName = 'count' | 'sum' | 'min' | 'max' | 'avg';
@@ -226,7 +226,7 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
   const batchSize = o.batchSize === undefined ? DEFAULT_BATCH_SIZE : positiveInt(o.batchSize, '--batch-size', 1, MAX_BATCH_SIZE);
   const batchInterval =
     o.batchInterval === undefined ? DEFAULT_BATCH_INTERVAL_MS : positiveInt(o.batchInterval, '--batch-interval', 1, 86_400_000);
-  const checkpointKeep = o.checkpointKeep === undefined ? DEFAULT_CHECKPOINT_KEEP : positiveInt(o.checkpointKeep, '--checkpoint-keep', 1, 1000);
+  const checkpointKeep = o.checkpointKeep === undefined ? DEFAULT_CHECKPOINT_KEEP : positiveInt(o.checkpointKeep, '--checkpoint-keep', 1, MAX_CHECKPOINT_KEEP);
   return {
     input: o.input,
     format,
