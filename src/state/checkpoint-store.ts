@@ -426,7 +426,11 @@ export class CheckpointStore {
       }
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        throw new CheckpointError(this.dir, `checkpoint directory ${this.dir} is in use by process ${pid}: run one job per checkpoint directory`);
+        throw new CheckpointError(
+          this.dir,
+          `checkpoint directory ${this.dir} is in use by process ${pid}: run one job per checkpoint directory ` +
+            `(if no sluice job uses it, remove ${path})`,
+        );
       }
       await unlink(path).catch(() => undefined);
     }

@@ -428,7 +428,9 @@ describe('checkpoint store: directories', () => {
     const store = await openStore(dir);
     // this process holds it: a second open in the same process is refused as well only for another pid
     writeFileSync(path.join(dir, 'LOCK'), '1\n'); // pid 1 is alive
-    await expect(openStore(dir)).rejects.toThrow(`checkpoint directory ${dir} is in use by process 1: run one job per checkpoint directory`);
+    await expect(openStore(dir)).rejects.toThrow(
+      `checkpoint directory ${dir} is in use by process 1: run one job per checkpoint directory (if no sluice job uses it, remove ${path.join(dir, 'LOCK')})`,
+    );
     writeFileSync(path.join(dir, 'LOCK'), '2147483646\n'); // no such process: taken over
     const again = await openStore(dir);
     expect(readFileSync(path.join(dir, 'LOCK'), 'utf8')).toBe(`${process.pid}\n`);
