@@ -244,7 +244,7 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
       const end = (await fh.stat()).size;
       if (end < position()) throw shrank(spec, position(), end);
       let full = true;
-      while (full && (position() < end || agg.pendingBytes > 0) && !stopped(signal)) {
+      while (full && position() < end && !stopped(signal)) {
         ({ full } = await runBatch(batch + 1, Date.now(), rangeFrom(position(), agg.line, end, spec.batchSize, true), false));
       }
       if (stopped(signal)) return { records, skipped, groups: agg.state.count, batch, batchesRun, replayed };

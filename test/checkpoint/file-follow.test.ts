@@ -233,6 +233,8 @@ describe('sluice aggregate --checkpoint over a file', () => {
       [['--input', input, '--follow', '--batch-interval', '0'], 'sluice: --batch-interval must be an integer from 1 to 86400000, got "0"\n'],
       [['--input', input, '--follow', '--batch-interval', '1.5s'], 'sluice: --batch-interval must be an integer from 1 to 86400000, got "1.5s"\n'],
       [['--input', input, '--batch-interval', '100'], 'sluice: --batch-interval applies to --follow with a file --input\n'],
+      [['--input', 'kafka://127.0.0.1:1/t', '--follow', '--batch-interval', '100'], 'sluice: --batch-interval applies to --follow with a file --input\n'],
+      [['--input', 'kafka://127.0.0.1:1/t', '--checkpoint', 'c'], 'sluice: --checkpoint is not supported for a kafka:// --input yet\n'],
     ];
     for (const [extra, message] of cases) {
       const r = await runCli(['aggregate', '--key', '0', '--value', '1', '--agg', 'sum', ...extra]);

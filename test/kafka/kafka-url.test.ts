@@ -60,7 +60,7 @@ describe('aggregate spec: Kafka options', () => {
   it.each([
     [{ input: 'kafka://h:1/in', out: 'kafka://h:1/o', exactlyOnce: true }, '--exactly-once'],
     [{ input: 'kafka://h:1/in?group=g', out: 'o.csv', exactlyOnce: true }, '--exactly-once'],
-    [{ input: 'in.csv', follow: true }, '--follow'],
+    [{ input: '-', follow: true }, '--follow'], // a file may be followed (test/checkpoint/file-follow.test.ts), stdin not
     [{ input: 'in.csv', out: 'kafka://h:1/o' }, '--out'],
     [{ input: 'kafka://h:1/in', out: 'o.csv', outFormat: 'csv' }, '--out-format'],
     [{ input: 'kafka://h:1/in', out: 'kafka://h:1/o', outFormat: 'xml' }, '--out-format'],
