@@ -1,26 +1,18 @@
 // checkpointDir in the embedded API: updateStateByKey (built-in and function) and the sources' positions are
 // restored on start; updateStateByKey's TTL evicts idle keys and the eviction survives a restore; options checked.
 
-import { appendFileSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CheckpointError, ManualClock, OptionError, StreamingContext } from '../../src/index.js';
 import { advanceUntil, byKey, manualContext, settle } from '../api/helpers.js';
-import { tempDir } from '../helpers/cli.js';
+import { caseDirs } from '../helpers/cli.js';
 
 type Pair = [string, number];
 
-let root: string;
-let remove: () => void;
-beforeAll(() => ({ dir: root, remove } = tempDir('sluice-api-ckpt-')));
-afterAll(() => remove());
-let cases = 0;
-const caseDir = (): string => {
-  const d = path.join(root, `case-${++cases}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-};
+const dirs = caseDirs('sluice-api-ckpt-');
+const caseDir = dirs.next;
 
 /** Runs a context over files read once until it ends by itself; returns what foreachBatch saw. */
 async function runToEnd<T>(build: (ssc: StreamingContext, seen: T[][]) => void, options: { checkpointDir: string; inline?: boolean; workers?: number }): Promise<T[][]> {
@@ -278,7 +270,7 @@ describe('checkpoint options', () => {
   });
 
   it('refuses queueStream with checkpointDir: an in-memory queue cannot be read again', () => {
-    const ssc = new StreamingContext({ batchInterval: 1000, checkpointDir: path.join(root, 'never') });
+    const ssc = new StreamingContext({ batchInterval: 1000, checkpointDir: path.join(dirs.root(), 'never') });
     expect(() => ssc.queueStream([[1]])).toThrow(
       new OptionError(
         'checkpointDir',

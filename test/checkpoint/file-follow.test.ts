@@ -2,31 +2,19 @@
 // size and time cuts, complete records only, signals, resumed line numbers, bounded resume, dead letters,
 // refusals, usage errors, and `sluice checkpoint inspect`.
 
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { caseDirs, runCli } from '../helpers/cli.js';
 import { FollowJob, latestRows, readBatchDirs, sleep } from '../helpers/follow-job.js';
 import { parseCsvOutput } from '../reference/aggregate.js';
 
-let root: string;
-let remove: () => void;
-beforeAll(() => ({ dir: root, remove } = tempDir('sluice-follow-')));
-afterAll(() => remove());
-let n = 0;
-/** A fresh directory for one test. */
-const caseDir = (): string => {
-  const d = path.join(root, `t${++n}`);
-  return d;
-};
+const dirs = caseDirs('sluice-follow-');
+const caseDir = dirs.next;
 const file = (dir: string, name: string, content: string): string => {
   const p = path.join(dir, name);
   writeFileSync(p, content, { flag: 'w' });
   return p;
-};
-const mk = (d: string): string => {
-  mkdirSync(d, { recursive: true });
-  return d;
 };
 
 async function until(cond: () => boolean, ms = 30_000): Promise<void> {
@@ -39,7 +27,7 @@ const rowsOf = (bytes: Buffer | undefined): Map<string, string[]> => parseCsvOut
 
 describe('sluice aggregate --follow over a file', () => {
   it('writes each batch changed keys to <out>-<N>.csv/part-00000 with _SUCCESS, cut by --batch-size', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const lines = Array.from({ length: 25 }, (_, i) => `k${i},${i}\n`).join('');
     const input = file(dir, 'in.csv', lines);
     const job = new FollowJob(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum,count', '--follow', '--out', path.join(dir, 'out', 'totals.csv'), '--batch-size', '10', '--batch-interval', '50', '--workers', '0']);
@@ -61,7 +49,7 @@ describe('sluice aggregate --follow over a file', () => {
   });
 
   it('takes complete records only: a record whose line feed has not come yet waits for it', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\n"b\nstill b",2');
     const out = path.join(dir, 'out', 't');
     const job = new FollowJob(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count,sum', '--follow', '--out', out, '--batch-interval', '30', '--workers', '0']);
@@ -77,7 +65,7 @@ describe('sluice aggregate --follow over a file', () => {
   });
 
   it('with --out - prints the header once, then each batch changed rows; waits for a header written later', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.jsonl', '');
     const job = new FollowJob(['aggregate', '--input', input, '--key', 'p', '--value', 'v', '--agg', 'max', '--follow', '--batch-interval', '30', '--workers', '0']);
     await sleep(300);
@@ -91,7 +79,7 @@ describe('sluice aggregate --follow over a file', () => {
     expect(rest.slice(0, 2).sort()).toEqual(['x,3', 'y,-1']);
     expect(rest.slice(2)).toEqual(['x,9', '']);
 
-    const csvDir = mk(caseDir());
+    const csvDir = caseDir();
     const csv = file(csvDir, 'late-header.csv', '');
     const late = new FollowJob(['aggregate', '--input', csv, '--header', '--key', 'page', '--value', 'ms', '--agg', 'sum', '--follow', '--batch-interval', '30', '--workers', '0']);
     await sleep(250);
@@ -104,7 +92,7 @@ describe('sluice aggregate --follow over a file', () => {
   });
 
   it('refuses a followed file that shrank or was replaced (exit 1, naming it)', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\nb,2\n');
     const job = new FollowJob(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--follow', '--batch-interval', '30', '--workers', '0']);
     await until(() => job.stdout.split('\n').length >= 4);
@@ -118,7 +106,7 @@ describe('sluice aggregate --follow over a file', () => {
 
 describe('sluice aggregate --checkpoint over a file', () => {
   it('resumes at the checkpointed byte position with line numbers intact', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.csv', 'page,ms\n/a,1\n"/b\nb",2\n');
     const ckpt = path.join(dir, 'ckpt');
     const args = ['aggregate', '--input', input, '--header', '--key', 'page', '--value', 'ms', '--agg', 'count', '--follow', '--checkpoint', ckpt, '--out', path.join(dir, 'out', 't'), '--batch-interval', '20', '--workers', '0'];
@@ -139,7 +127,7 @@ describe('sluice aggregate --checkpoint over a file', () => {
   });
 
   it('a bounded job resumes where it was killed and writes the same --out as a plain run', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     let text = 'user,amount\n';
     for (let i = 0; i < 5000; i++) text += `u${(i * 7919) % 503},${(i % 13) - 6}.25\n`;
     text += 'u-last,1'; // no final line feed: the end of a bounded input ends the record
@@ -173,7 +161,7 @@ describe('sluice aggregate --checkpoint over a file', () => {
   });
 
   it('dead letters are written once even when their batch is replayed', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\nb,oops\nc,3\n');
     const dead = path.join(dir, 'dead.jsonl');
     const ckpt = path.join(dir, 'ckpt');
@@ -195,7 +183,7 @@ describe('sluice aggregate --checkpoint over a file', () => {
   });
 
   it('refuses a checkpoint of another job, saying what changed (exit 1)', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1,x\n');
     const ckpt = path.join(dir, 'ckpt');
     const first = await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--checkpoint', ckpt, '--workers', '0']);
@@ -209,7 +197,7 @@ describe('sluice aggregate --checkpoint over a file', () => {
   });
 
   it('refuses a checkpointed file that was replaced by a shorter or different one', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\nb,2\n');
     const ckpt = path.join(dir, 'ckpt');
     expect((await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--checkpoint', ckpt])).code).toBe(0);
@@ -223,7 +211,7 @@ describe('sluice aggregate --checkpoint over a file', () => {
   });
 
   it('usage errors exit 2 naming the option', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\n');
     const cases: Array<[string[], string]> = [
       [['--input', '-', '--follow'], 'sluice: --follow needs a file or a kafka:// --input (standard input is read to its end anyway)\n'],
@@ -246,7 +234,7 @@ describe('sluice aggregate --checkpoint over a file', () => {
 
 describe('sluice checkpoint inspect', () => {
   it('lists checkpoints with offsets, shards, key counts, sizes and validity; exit 1 when none is usable', async () => {
-    const dir = mk(caseDir());
+    const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\nb,2\na,3\n');
     const ckpt = path.join(dir, 'ckpt');
     expect((await runCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--checkpoint', ckpt, '--batch-size', '2'])).code).toBe(0);

@@ -9,6 +9,7 @@ import { CheckpointError, OptionError } from '../../src/errors.js';
 import {
   CheckpointStore, batchDirName, inspectCheckpoints, type Checkpoint, type StoredCheckpoint,
 } from '../../src/state/checkpoint-store.js';
+import type { Fingerprint } from '../../src/state/fingerprint.js';
 import { sealJson, unsealJson } from '../../src/state/sealed-json.js';
 import { decodeShardFile, encodeShardFile } from '../../src/state/shard-file.js';
 import { restoreShard, snapshotShard, SnapshotError, type ShardSnapshot } from '../../src/state/shard-snapshot.js';
@@ -64,9 +65,9 @@ function checkpointOf(set: ShardSet<ByteShardTable>, batch: number, extra = {}):
   };
 }
 
-const FP = { job: 'test', '--key': 'page', shards: 4 };
+const FP: Fingerprint = { job: 'test', '--key': 'page', shards: 4 };
 
-async function openStore(dir: string, warnings: string[] = [], keep?: number, fingerprint = FP): Promise<CheckpointStore> {
+async function openStore(dir: string, warnings: string[] = [], keep?: number, fingerprint: Fingerprint = FP): Promise<CheckpointStore> {
   return CheckpointStore.open(dir, { fingerprint, keep, warn: (m) => warnings.push(m) });
 }
 
@@ -338,15 +339,21 @@ describe('checkpoint store: directories', () => {
     });
   }
 
-  it('a checkpoint whose state the job cannot rebuild (SnapshotError) is skipped like a damaged one', async () => {
+  /** A fresh directory holding checkpoints `batches` of a small state. */
+  async function saved(...batches: number[]): Promise<string> {
     const dir = freshDir();
     const store = await openStore(dir);
     const set = small();
-    await store.save(checkpointOf(set, 1));
-    await store.save(checkpointOf(set, 2));
-    const warnings: string[] = [];
-    const again = await openStore(path.join(dir), warnings);
+    for (const b of batches) await store.save(checkpointOf(set, b));
     await store.close();
+    set.free();
+    return dir;
+  }
+
+  it('a checkpoint whose state the job cannot rebuild (SnapshotError) is skipped like a damaged one', async () => {
+    const dir = await saved(1, 2);
+    const warnings: string[] = [];
+    const again = await openStore(dir, warnings);
     const r = await again.restore((c) => {
       if (c.batch === 2) throw new SnapshotError('group 0: the stored murmur2 of its key does not match the key');
       return c.batch;
@@ -354,16 +361,10 @@ describe('checkpoint store: directories', () => {
     await again.close();
     expect(r!.value).toBe(1);
     expect(warnings[0]).toMatch(/batch-000000000002: group 0: the stored murmur2 of its key does not match the key; restored batch 1/);
-    set.free();
   });
 
   it('refuses when every checkpoint is damaged, listing each and why', async () => {
-    const dir = freshDir();
-    const store = await openStore(dir);
-    const set = small();
-    await store.save(checkpointOf(set, 1));
-    await store.save(checkpointOf(set, 2));
-    await store.close();
+    const dir = await saved(1, 2);
     unlinkSync(path.join(dir, batchDirName(1), 'manifest.json'));
     flip(path.join(dir, batchDirName(2), 'aggregate.shard-00000.bin'), 0);
     const again = await openStore(dir);
@@ -374,15 +375,10 @@ describe('checkpoint store: directories', () => {
       `no usable checkpoint in ${dir}: ${path.join(dir, batchDirName(2))}: aggregate.shard-00000.bin: SHA-256 mismatch (changed or corrupt); ` +
         `${path.join(dir, batchDirName(1))}: manifest.json: missing. Remove ${dir} to start over from the beginning of the input`,
     );
-    set.free();
   });
 
   it('refuses a checkpoint of a different job, saying what changed', async () => {
-    const dir = freshDir();
-    const store = await openStore(dir);
-    const set = small();
-    await store.save(checkpointOf(set, 1));
-    await store.close();
+    const dir = await saved(1);
     const other = await openStore(dir, [], undefined, { job: 'test', '--key': 'user', shards: 4, '--header': true });
     const err = await other.restore((c) => c).catch((e: unknown) => e);
     await other.close();
@@ -392,15 +388,10 @@ describe('checkpoint store: directories', () => {
       `checkpoint in ${dir} was written by a different job: --key was "page", now "user"; --header was absent, now true ` +
         '(use another --checkpoint directory for a different job, or remove this one to start over)',
     );
-    set.free();
   });
 
   it('refuses a checkpoint of another format version with a clear error', async () => {
-    const dir = freshDir();
-    const store = await openStore(dir);
-    const set = small();
-    await store.save(checkpointOf(set, 1));
-    await store.close();
+    const dir = await saved(1);
     const file = path.join(dir, batchDirName(1), 'manifest.json');
     const sealed = unsealJson(readFileSync(file, 'utf8'));
     writeFileSync(file, sealJson({ ...(sealed as { body: object }).body, version: 2 }));
@@ -409,7 +400,6 @@ describe('checkpoint store: directories', () => {
       `checkpoint ${path.join(dir, batchDirName(1))} has format version 2, and this sluice reads version 1: run the sluice that wrote it, or remove ${dir} to start over`,
     );
     await again.close();
-    set.free();
   });
 
   it('a damaged intent stops the replay with an error naming it', async () => {

@@ -1,10 +1,11 @@
 // Runs the built `sluice` binary (dist/cli/main.js) as a user would, and gives back its exit code and output.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
@@ -101,6 +102,26 @@ export function startCli(args: string[], options: { cwd?: string } = {}): Runnin
     async stop(signal = 'SIGTERM') {
       if (!closed) child.kill(signal);
       return exited;
+    },
+  };
+}
+
+/**
+ * For a test file: a temporary directory made before its tests and removed after them, and a fresh
+ * subdirectory of it for each call (one per test case).
+ */
+export function caseDirs(prefix: string): { root: () => string; next: () => string } {
+  let dir = '';
+  let remove = (): void => {};
+  let cases = 0;
+  beforeAll(() => ({ dir, remove } = tempDir(prefix)));
+  afterAll(() => remove());
+  return {
+    root: () => dir,
+    next: () => {
+      const d = path.join(dir, `case-${++cases}`);
+      mkdirSync(d, { recursive: true });
+      return d;
     },
   };
 }
