@@ -25,7 +25,7 @@
 // after N with exactly that range, so a replayed batch computes, and writes, the same bytes.
 
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CheckpointError, OptionError } from '../errors.js';
 import { fsyncPath, replaceFileDurable, sha256Hex, writeFileDurable, type WrittenFile } from './durable-fs.js';
 import { fingerprintChanges, isFingerprint, type Fingerprint } from './fingerprint.js';
@@ -414,12 +414,17 @@ export class CheckpointStore {
   /** Writes LOCK with our pid; a LOCK whose process is gone (a killed job) is taken over. */
   private async lock(): Promise<void> {
     const path = join(this.dir, 'LOCK');
+    const key = resolve(this.dir);
+    if (LOCKED_HERE.has(key)) {
+      throw new CheckpointError(this.dir, `checkpoint directory ${this.dir} is in use by another job of this process: run one job per checkpoint directory`);
+    }
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const h = await open(path, 'wx');
         await h.writeFile(`${process.pid}\n`);
         await h.close();
         this.locked = true;
+        LOCKED_HERE.add(key);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -441,6 +446,7 @@ export class CheckpointStore {
   async close(): Promise<void> {
     if (!this.locked) return;
     this.locked = false;
+    LOCKED_HERE.delete(resolve(this.dir));
     await unlink(join(this.dir, 'LOCK')).catch(() => undefined);
   }
 
@@ -614,6 +620,9 @@ export class CheckpointStore {
     }
   }
 }
+
+/** Checkpoint directories this process holds (a LOCK with our own pid cannot tell two of our jobs apart). */
+const LOCKED_HERE = new Set<string>();
 
 function processAlive(pid: number): boolean {
   try {

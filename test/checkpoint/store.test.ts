@@ -416,7 +416,8 @@ describe('checkpoint store: directories', () => {
   it('one job per directory: a live process holds it, a killed one does not', async () => {
     const dir = freshDir();
     const store = await openStore(dir);
-    // this process holds it: a second open in the same process is refused as well only for another pid
+    await expect(openStore(dir)).rejects.toThrow(`checkpoint directory ${dir} is in use by another job of this process`);
+    await store.close();
     writeFileSync(path.join(dir, 'LOCK'), '1\n'); // pid 1 is alive
     await expect(openStore(dir)).rejects.toThrow(
       `checkpoint directory ${dir} is in use by process 1: run one job per checkpoint directory (if no sluice job uses it, remove ${path.join(dir, 'LOCK')})`,
@@ -425,7 +426,6 @@ describe('checkpoint store: directories', () => {
     const again = await openStore(dir);
     expect(readFileSync(path.join(dir, 'LOCK'), 'utf8')).toBe(`${process.pid}\n`);
     await again.close();
-    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 });
