@@ -2,7 +2,8 @@
 //
 //   start:  restore the newest usable checkpoint N (state, byte position, line)   store.restore
 //           replay the intents after N, each with exactly its recorded range      store.intents
-//   loop:   cut batch N+1: bytes [position, file size now), at most --batch-size records
+//   loop:   cut batch N+1 at a --batch-interval tick, or once the file grew by about --batch-size records:
+//           bytes [position, file size now), at most --batch-size records
 //           record the intent (fsynced)                                           store.writeIntent
 //           decode + aggregate, stamped N+1                                       agg.step
 //           dead letters appended and fsynced; batch output written atomically    <out>-<N+1>.csv/
@@ -39,6 +40,8 @@ import type { ByteShardTable } from '../state/shard-table.js';
 import { deadLetterLine, fileDecodeOptions, inputError, type AggregateResult } from './aggregate.js';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
+/** Follow mode: how often the file's size is looked at between ticks, for a batch cut by size. */
+const SIZE_POLL_MS = 50;
 /** A checkpointed position also holds the SHA-256 of the file's first bytes (at most this many), to notice a replaced file. */
 const PREFIX_CHECK_BYTES = 64 * 1024;
 /** The id under which the aggregate's state is checkpointed. */
@@ -184,6 +187,9 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
     let batch = resume.batch;
     let records = resume.records;
     let batchesRun = 0;
+    // bytes and records of this run's batches: the size of a record, for cutting batches by size
+    let bytesSeen = 0;
+    let recordsSeen = 0;
     const position = (): number => readPos - agg!.pendingBytes;
 
     /** Runs batch `id` over `range`; false when it took no input at all (nothing to write: the id is reused). */
@@ -213,6 +219,8 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
       const step = await agg!.step(read, CHUNK_BYTES, { stamp: id, maxRecords: range.maxRecords, final: range.final });
       if (position() === before) return { ran: false, full: false };
       records += step.records;
+      recordsSeen += step.records;
+      bytesSeen += position() - before;
       if (dead) await dead.append(pendingDead.splice(0));
       if (follow) await writeBatchOutput(id, agg!, spec, outSink);
       if (store) {
@@ -252,15 +260,29 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
       return { records, skipped, groups, batch, batchesRun, replayed };
     }
 
-    let backlog = false;
+    /**
+     * Waits for the next tick, or until the file has grown by about --batch-size records (estimated
+     * from the bytes per record so far): then the batch is cut by size, before the tick. Returns true then.
+     */
+    const waitForTickOrSize = async (): Promise<boolean> => {
+      while (!stopped(signal) && Date.now() < nextTick) {
+        await pause(Math.min(SIZE_POLL_MS, nextTick - Date.now()), signal);
+        if (recordsSeen === 0) continue;
+        const size = (await fh.stat()).size;
+        if (size - position() >= (bytesSeen / recordsSeen) * spec.batchSize) return true;
+      }
+      return false;
+    };
+
+    // what the file already holds is taken at once, not after a first interval
+    let backlog = (await fh.stat()).size > readPos || agg.pendingBytes > 0;
     let nextTick = Date.now() + spec.batchInterval;
     while (!stopped(signal)) {
       if (!backlog) {
-        await pause(nextTick - Date.now(), signal);
+        const bySize = await waitForTickOrSize();
         if (stopped(signal)) break;
-        const now = Date.now();
         // ticks missed while a batch ran coalesce into the next one, as the API's scheduler does
-        nextTick += Math.max(1, Math.ceil((now - nextTick + 1) / spec.batchInterval)) * spec.batchInterval;
+        if (!bySize) nextTick += Math.max(1, Math.ceil((Date.now() - nextTick + 1) / spec.batchInterval)) * spec.batchInterval;
       }
       const size = await currentSize(fh, path, spec);
       if (size < readPos) throw shrank(spec, readPos, size);

@@ -48,6 +48,20 @@ describe('sluice aggregate --follow over a file', () => {
     expect(readdirSync(path.join(dir, 'out')).sort()).toEqual(['totals-1.csv', 'totals-2.csv', 'totals-3.csv', 'totals-4.csv']);
   });
 
+  it('cuts a batch as soon as about --batch-size records were appended, without waiting for the tick', async () => {
+    const dir = caseDir();
+    const input = file(dir, 'in.csv', Array.from({ length: 10 }, (_, i) => `a${i},1\n`).join(''));
+    const out = path.join(dir, 'out');
+    const job = new FollowJob(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count', '--follow', '--out', path.join(out, 't'), '--batch-size', '10', '--batch-interval', '600000', '--workers', '0']);
+    // what the file holds at start is taken at once
+    await until(() => readBatchDirs(out, 't').size === 1, 20_000);
+    appendFileSync(input, Array.from({ length: 25 }, (_, i) => `b${i},1\n`).join(''));
+    await until(() => readBatchDirs(out, 't').size === 4, 20_000);
+    expect(await job.stop('SIGINT')).toBe(0);
+    const sizes = [...readBatchDirs(out, 't')].sort((x, y) => x[0] - y[0]).map(([, b]) => rowsOf(b).size);
+    expect(sizes).toEqual([10, 10, 10, 5]);
+  });
+
   it('takes complete records only: a record whose line feed has not come yet waits for it', async () => {
     const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\n"b\nstill b",2');
