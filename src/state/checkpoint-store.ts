@@ -472,15 +472,7 @@ export class CheckpointStore {
         skipped.push(`${path}: ${err.message}`);
         continue;
       }
-      const changes = fingerprintChanges(checkpoint.fingerprint, this.fingerprint);
-      if (changes.length > 0) {
-        throw new CheckpointError(
-          this.dir,
-          `checkpoint in ${this.dir} was written by a different job: ${changes.join('; ')} ` +
-            '(use another --checkpoint directory for a different job, or remove this one to start over)',
-          { batch: id },
-        );
-      }
+      this.checkFingerprint(checkpoint);
       let value: T;
       try {
         value = await accept(checkpoint);
@@ -499,6 +491,43 @@ export class CheckpointStore {
       );
     }
     return undefined;
+  }
+
+  /** Batch ids of the checkpoints in the directory, newest first (not verified). */
+  async batches(): Promise<number[]> {
+    return listIds(this.dir, BATCH_DIR);
+  }
+
+  /**
+   * Reads and verifies checkpoint `batch` alone (seal, every file's size and SHA-256, every shard
+   * decoded), with no warning: for a recovery that chooses between checkpoints itself (Kafka: the one
+   * whose offsets the group committed). A damaged one gives its problem; another job's or another
+   * format version's throws CheckpointError, as restore() does.
+   */
+  async read(batch: number): Promise<{ ok: true; checkpoint: StoredCheckpoint } | { ok: false; problem: string }> {
+    const path = join(this.dir, batchDirName(batch));
+    let checkpoint: StoredCheckpoint;
+    try {
+      checkpoint = await readCheckpoint(this.dir, path);
+      if (checkpoint.batch !== batch) throw new Damaged(MANIFEST, `holds batch ${checkpoint.batch}, its directory says ${batch}`);
+    } catch (err) {
+      if (err instanceof Damaged) return { ok: false, problem: err.message };
+      throw err;
+    }
+    this.checkFingerprint(checkpoint);
+    return { ok: true, checkpoint };
+  }
+
+  /** Throws CheckpointError when `c` was written by a job with another fingerprint, naming each change. */
+  private checkFingerprint(c: StoredCheckpoint): void {
+    const changes = fingerprintChanges(c.fingerprint, this.fingerprint);
+    if (changes.length === 0) return;
+    throw new CheckpointError(
+      this.dir,
+      `checkpoint in ${this.dir} was written by a different job: ${changes.join('; ')} ` +
+        '(use another --checkpoint directory for a different job, or remove this one to start over)',
+      { batch: c.batch },
+    );
   }
 
   /**

@@ -363,6 +363,18 @@ describe('checkpoint store: directories', () => {
     expect(warnings[0]).toMatch(/batch-000000000002: group 0: the stored murmur2 of its key does not match the key; restored batch 1/);
   });
 
+  it('lists and reads single checkpoints for a recovery that picks one itself', async () => {
+    const dir = await saved(1, 2, 3);
+    flip(path.join(dir, batchDirName(3), 'aggregate.shard-00000.bin'), 7);
+    const store = await openStore(dir);
+    expect(await store.batches()).toEqual([3, 2, 1]);
+    expect(await store.read(3)).toEqual({ ok: false, problem: 'aggregate.shard-00000.bin: SHA-256 mismatch (changed or corrupt)' });
+    const two = await store.read(2);
+    expect(two.ok && two.checkpoint.offsets).toEqual({ input: { kind: 'file', path: '/data/in.csv', byte: 200, line: 21 } });
+    expect(await store.read(9)).toEqual({ ok: false, problem: 'manifest.json: missing' });
+    await store.close();
+  });
+
   it('refuses when every checkpoint is damaged, listing each and why', async () => {
     const dir = await saved(1, 2);
     unlinkSync(path.join(dir, batchDirName(1), 'manifest.json'));
