@@ -463,15 +463,12 @@ export class CheckpointStore {
     const skipped: string[] = [];
     for (const id of ids) {
       const path = join(this.dir, batchDirName(id));
-      let checkpoint: StoredCheckpoint;
-      try {
-        checkpoint = await readCheckpoint(this.dir, path);
-        if (checkpoint.batch !== id) throw new Damaged(MANIFEST, `holds batch ${checkpoint.batch}, its directory says ${id}`);
-      } catch (err) {
-        if (!(err instanceof Damaged)) throw err;
-        skipped.push(`${path}: ${err.message}`);
+      const loaded = await this.load(id);
+      if (!loaded.ok) {
+        skipped.push(`${path}: ${loaded.problem}`);
         continue;
       }
+      const checkpoint = loaded.checkpoint;
       this.checkFingerprint(checkpoint);
       let value: T;
       try {
@@ -505,17 +502,21 @@ export class CheckpointStore {
    * format version's throws CheckpointError, as restore() does.
    */
   async read(batch: number): Promise<{ ok: true; checkpoint: StoredCheckpoint } | { ok: false; problem: string }> {
-    const path = join(this.dir, batchDirName(batch));
-    let checkpoint: StoredCheckpoint;
+    const loaded = await this.load(batch);
+    if (loaded.ok) this.checkFingerprint(loaded.checkpoint);
+    return loaded;
+  }
+
+  /** Checkpoint `batch` verified, or the problem that makes it unusable (fingerprint not checked). */
+  private async load(batch: number): Promise<{ ok: true; checkpoint: StoredCheckpoint } | { ok: false; problem: string }> {
     try {
-      checkpoint = await readCheckpoint(this.dir, path);
-      if (checkpoint.batch !== batch) throw new Damaged(MANIFEST, `holds batch ${checkpoint.batch}, its directory says ${batch}`);
+      const checkpoint = await readCheckpoint(this.dir, join(this.dir, batchDirName(batch)));
+      if (checkpoint.batch !== batch) return { ok: false, problem: `${MANIFEST}: holds batch ${checkpoint.batch}, its directory says ${batch}` };
+      return { ok: true, checkpoint };
     } catch (err) {
       if (err instanceof Damaged) return { ok: false, problem: err.message };
       throw err;
     }
-    this.checkFingerprint(checkpoint);
-    return { ok: true, checkpoint };
   }
 
   /** Throws CheckpointError when `c` was written by a job with another fingerprint, naming each change. */

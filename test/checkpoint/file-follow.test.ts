@@ -5,8 +5,8 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { caseDirs, runCli } from '../helpers/cli.js';
-import { FollowJob, latestRows, readBatchDirs, sleep } from '../helpers/follow-job.js';
+import { caseDirs, runCli, startCli } from '../helpers/cli.js';
+import { latestRows, readBatchDirs, sleep } from '../helpers/batch-outputs.js';
 import { parseCsvOutput } from '../reference/aggregate.js';
 
 const dirs = caseDirs('sluice-follow-');
@@ -30,7 +30,7 @@ describe('sluice aggregate --follow over a file', () => {
     const dir = caseDir();
     const lines = Array.from({ length: 25 }, (_, i) => `k${i},${i}\n`).join('');
     const input = file(dir, 'in.csv', lines);
-    const job = new FollowJob(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum,count', '--follow', '--out', path.join(dir, 'out', 'totals.csv'), '--batch-size', '10', '--batch-interval', '50', '--workers', '0']);
+    const job = startCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum,count', '--follow', '--out', path.join(dir, 'out', 'totals.csv'), '--batch-size', '10', '--batch-interval', '50', '--workers', '0']);
     await until(() => readBatchDirs(path.join(dir, 'out'), 'totals').size === 3);
     // a later append changes only some keys: only they are in the next batch
     appendFileSync(input, 'k3,100\nk24,1\n');
@@ -43,7 +43,7 @@ describe('sluice aggregate --follow over a file', () => {
     expect([...rowsOf(batches.get(1)).keys()].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`).sort());
     expect([...rowsOf(batches.get(3)).keys()].sort()).toEqual(['k20', 'k21', 'k22', 'k23', 'k24']);
     expect(rowsOf(batches.get(4))).toEqual(new Map([['k3', ['103', '2']], ['k24', ['25', '2']]]));
-    expect(job.stderr).toBe('');
+    expect(job.stderr()).toBe('');
     // nothing but the batch directories is left beside them
     expect(readdirSync(path.join(dir, 'out')).sort()).toEqual(['totals-1.csv', 'totals-2.csv', 'totals-3.csv', 'totals-4.csv']);
   });
@@ -52,7 +52,7 @@ describe('sluice aggregate --follow over a file', () => {
     const dir = caseDir();
     const input = file(dir, 'in.csv', Array.from({ length: 10 }, (_, i) => `a${i},1\n`).join(''));
     const out = path.join(dir, 'out');
-    const job = new FollowJob(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count', '--follow', '--out', path.join(out, 't'), '--batch-size', '10', '--batch-interval', '600000', '--workers', '0']);
+    const job = startCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count', '--follow', '--out', path.join(out, 't'), '--batch-size', '10', '--batch-interval', '600000', '--workers', '0']);
     // what the file holds at start is taken at once
     await until(() => readBatchDirs(out, 't').size === 1, 20_000);
     appendFileSync(input, Array.from({ length: 25 }, (_, i) => `b${i},1\n`).join(''));
@@ -66,7 +66,7 @@ describe('sluice aggregate --follow over a file', () => {
     const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\n"b\nstill b",2');
     const out = path.join(dir, 'out', 't');
-    const job = new FollowJob(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count,sum', '--follow', '--out', out, '--batch-interval', '30', '--workers', '0']);
+    const job = startCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count,sum', '--follow', '--out', out, '--batch-interval', '30', '--workers', '0']);
     await until(() => readBatchDirs(path.join(dir, 'out'), 't').size === 1);
     await sleep(200); // several ticks: the partial record must not make a batch of its own
     expect(readBatchDirs(path.join(dir, 'out'), 't').size).toBe(1);
@@ -81,40 +81,39 @@ describe('sluice aggregate --follow over a file', () => {
   it('with --out - prints the header once, then each batch changed rows; waits for a header written later', async () => {
     const dir = caseDir();
     const input = file(dir, 'in.jsonl', '');
-    const job = new FollowJob(['aggregate', '--input', input, '--key', 'p', '--value', 'v', '--agg', 'max', '--follow', '--batch-interval', '30', '--workers', '0']);
+    const job = startCli(['aggregate', '--input', input, '--key', 'p', '--value', 'v', '--agg', 'max', '--follow', '--batch-interval', '30', '--workers', '0']);
     await sleep(300);
     appendFileSync(input, '{"p":"x","v":3}\n{"p":"y","v":-1}\n');
-    await until(() => job.stdout.split('\n').length >= 4);
+    await until(() => job.stdout().split('\n').length >= 4);
     appendFileSync(input, '{"p":"x","v":9}\n');
-    await until(() => job.stdout.includes('x,9\n'));
+    await until(() => job.stdout().includes('x,9\n'));
     expect(await job.stop('SIGINT')).toBe(0);
-    const [head, ...rest] = job.stdout.split('\n');
+    const [head, ...rest] = job.stdout().split('\n');
     expect(head).toBe('key,max');
     expect(rest.slice(0, 2).sort()).toEqual(['x,3', 'y,-1']);
     expect(rest.slice(2)).toEqual(['x,9', '']);
 
     const csvDir = caseDir();
     const csv = file(csvDir, 'late-header.csv', '');
-    const late = new FollowJob(['aggregate', '--input', csv, '--header', '--key', 'page', '--value', 'ms', '--agg', 'sum', '--follow', '--batch-interval', '30', '--workers', '0']);
+    const late = startCli(['aggregate', '--input', csv, '--header', '--key', 'page', '--value', 'ms', '--agg', 'sum', '--follow', '--batch-interval', '30', '--workers', '0']);
     await sleep(250);
     appendFileSync(csv, 'page,ms\n/a,');
     await sleep(150);
     appendFileSync(csv, '4\n/a,6\n');
-    await until(() => late.stdout.includes('/a,10\n'));
+    await until(() => late.stdout().includes('/a,10\n'));
     expect(await late.stop('SIGTERM')).toBe(0);
-    expect(late.stdout).toBe('key,sum\n/a,10\n');
+    expect(late.stdout()).toBe('key,sum\n/a,10\n');
   });
 
   it('refuses a followed file that shrank or was replaced (exit 1, naming it)', async () => {
     const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\nb,2\n');
-    const job = new FollowJob(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--follow', '--batch-interval', '30', '--workers', '0']);
-    await until(() => job.stdout.split('\n').length >= 4);
+    const job = startCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--follow', '--batch-interval', '30', '--workers', '0']);
+    await until(() => job.stdout().split('\n').length >= 4);
     writeFileSync(input + '.new', 'c,3\n');
     renameSync(input + '.new', input);
-    const exit = await job.exited;
-    expect(exit.code).toBe(1);
-    expect(job.stderr).toBe(`sluice: ${input} was replaced by another file while being followed: sluice follows one growing file\n`);
+    expect(await job.exited).toBe(1);
+    expect(job.stderr()).toBe(`sluice: ${input} was replaced by another file while being followed: sluice follows one growing file\n`);
   });
 });
 
@@ -124,14 +123,13 @@ describe('sluice aggregate --checkpoint over a file', () => {
     const input = file(dir, 'in.csv', 'page,ms\n/a,1\n"/b\nb",2\n');
     const ckpt = path.join(dir, 'ckpt');
     const args = ['aggregate', '--input', input, '--header', '--key', 'page', '--value', 'ms', '--agg', 'count', '--follow', '--checkpoint', ckpt, '--out', path.join(dir, 'out', 't'), '--batch-interval', '20', '--workers', '0'];
-    const job = new FollowJob(args);
+    const job = startCli(args);
     await until(() => readBatchDirs(path.join(dir, 'out'), 't').size === 1);
     expect(await job.stop('SIGINT')).toBe(0);
     appendFileSync(input, '/c,3\n/d,x\n');
-    const again = new FollowJob(args);
-    const exit = await again.exited;
-    expect(exit.code).toBe(1);
-    expect(again.stderr).toBe(
+    const again = startCli(args);
+    expect(await again.exited).toBe(1);
+    expect(again.stderr()).toBe(
       `sluice: restored checkpoint of batch 1 from ${path.join(ckpt, 'batch-000000000001')}: resuming ${input} at byte 22, line 5\n` +
         `sluice: bad record at line 6 of ${input}: value "x" in column 1 ("ms") is not a decimal number\n`,
     );
@@ -152,9 +150,9 @@ describe('sluice aggregate --checkpoint over a file', () => {
     const out = path.join(dir, 'result.csv');
     const args = (batch: string): string[] => ['aggregate', '--input', input, '--header', '--key', 'user', '--value', 'amount', '--agg', 'count,sum,min,max,avg', '--checkpoint', ckpt, '--out', out, '--batch-size', batch, '--workers', '0'];
     // killed inside the checkpoint of its 3rd batch
-    const job = new FollowJob(args('700'), { SLUICE_TEST_CHECKPOINT_PAUSE_MS: '2000' });
+    const job = startCli(args('700'), { env: { SLUICE_TEST_CHECKPOINT_PAUSE_MS: '2000' } });
     expect(await job.waitFor(/checkpoint 3 paused/, 30_000)).toBe(true);
-    await job.kill();
+    expect(await job.stop('SIGKILL')).toBeNull();
     expect(existsSync(out)).toBe(false);
     // resumed with another batch size: batch 3 is replayed as it was cut (700 records), the rest at 1000
     const resumed = await runCli(args('1000'));
@@ -180,16 +178,16 @@ describe('sluice aggregate --checkpoint over a file', () => {
     const dead = path.join(dir, 'dead.jsonl');
     const ckpt = path.join(dir, 'ckpt');
     const args = ['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--follow', '--checkpoint', ckpt, '--out', path.join(dir, 'out', 't'), '--on-error', `dead-letter:${dead}`, '--batch-interval', '20', '--workers', '0'];
-    const job = new FollowJob(args, { SLUICE_TEST_CHECKPOINT_PAUSE_MS: '3000' });
+    const job = startCli(args, { env: { SLUICE_TEST_CHECKPOINT_PAUSE_MS: '3000' } });
     expect(await job.waitFor(/checkpoint 1 paused/, 30_000)).toBe(true);
-    await job.kill();
+    expect(await job.stop('SIGKILL')).toBeNull();
     expect(readFileSync(dead, 'utf8')).toBe('{"line":2,"reason":"value \\"oops\\" in column 1 is not a decimal number","raw":"b,oops"}\n');
     appendFileSync(input, 'd,zz\n');
-    const again = new FollowJob(args);
+    const again = startCli(args);
     await until(() => readBatchDirs(path.join(dir, 'out'), 't').size === 2);
     expect(await again.stop('SIGINT')).toBe(0);
-    expect(again.stderr).toContain('replaying batch 1 ');
-    expect(again.stderr).toContain(`sluice: wrote 2 bad records to ${dead}\n`);
+    expect(again.stderr()).toContain('replaying batch 1 ');
+    expect(again.stderr()).toContain(`sluice: wrote 2 bad records to ${dead}\n`);
     expect(readFileSync(dead, 'utf8')).toBe(
       '{"line":2,"reason":"value \\"oops\\" in column 1 is not a decimal number","raw":"b,oops"}\n' +
         '{"line":4,"reason":"value \\"zz\\" in column 1 is not a decimal number","raw":"d,zz"}\n',

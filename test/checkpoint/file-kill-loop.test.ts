@@ -6,8 +6,8 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/cli.js';
-import { FollowJob, latestRows, readBatchDirs, runningRows, sleep } from '../helpers/follow-job.js';
+import { runCli, startCli, tempDir } from '../helpers/cli.js';
+import { latestRows, readBatchDirs, runningRows, sleep } from '../helpers/batch-outputs.js';
 
 const KILLS = Number(process.env.SLUICE_SOAK_KILLS ?? 22);
 
@@ -80,18 +80,17 @@ describe('sluice aggregate --follow --checkpoint under kill -9', () => {
     try {
       for (let k = 0; k < KILLS; k++) {
         const inCheckpoint = k % 2 === 1;
-        const job = new FollowJob(args(k % 4 === 3 ? 1 : 0, random() < 0.5 ? 25 : 100_000), { SLUICE_TEST_CHECKPOINT_PAUSE_MS: inCheckpoint ? '150' : String(Math.floor(random() * 20)) });
+        const job = startCli(args(k % 4 === 3 ? 1 : 0, random() < 0.5 ? 25 : 100_000), { env: { SLUICE_TEST_CHECKPOINT_PAUSE_MS: inCheckpoint ? '150' : String(Math.floor(random() * 20)) } });
         if (inCheckpoint) {
           // kill while the checkpoint of a batch whose output is already written is being written
           if (await job.waitFor(/sluice-test: checkpoint \d+ paused/, 15_000)) killsInCheckpoint++;
         } else {
           await sleep(150 + random() * 700);
         }
-        await job.kill();
-        stderrs.push(job.stderr);
-        const exit = await job.exited;
-        expect(exit.signal, `run ${k} ended by itself:\n${job.stderr}`).toBe('SIGKILL');
-        replays += (job.stderr.match(/replaying batch \d+/g) ?? []).length;
+        const code = await job.stop('SIGKILL');
+        stderrs.push(job.stderr());
+        expect(code, `run ${k} ended by itself:\n${job.stderr()}`).toBeNull();
+        replays += (job.stderr().match(/replaying batch \d+/g) ?? []).length;
         observe();
       }
     } finally {
@@ -100,15 +99,15 @@ describe('sluice aggregate --follow --checkpoint under kill -9', () => {
     }
 
     // Catch up with no more appends, then stop with SIGINT: exit 0 after the batch at hand.
-    const last = new FollowJob(args(1, 1000));
+    const last = startCli(args(1, 1000));
     const caughtUp = (): boolean => {
       const latest = latestRows(readBatchDirs(outDir, 'totals'));
       return [...expected].every(([key, e]) => latest.get(key)?.join(',') === `${e.count},${e.sum}`);
     };
     const deadline = Date.now() + 60_000;
     while (!caughtUp() && Date.now() < deadline) await sleep(100);
-    expect(await last.stop('SIGINT'), last.stderr).toBe(0);
-    replays += (last.stderr.match(/replaying batch \d+/g) ?? []).length;
+    expect(await last.stop('SIGINT'), last.stderr()).toBe(0);
+    replays += (last.stderr().match(/replaying batch \d+/g) ?? []).length;
     observe();
 
     // Final totals exactly as appended.

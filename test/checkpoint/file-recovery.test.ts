@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/cli.js';
-import { FollowJob, latestRows, readBatchDirs, sleep } from '../helpers/follow-job.js';
+import { startCli, tempDir } from '../helpers/cli.js';
+import { latestRows, readBatchDirs, sleep } from '../helpers/batch-outputs.js';
 import { batchDirName } from '../../src/state/checkpoint-store.js';
 
 let root: string;
@@ -37,16 +37,16 @@ function records(from: number, n: number): { text: string; add: (e: Map<string, 
 
 /** Runs the job until its batch outputs show `expected`, then stops it with SIGINT; returns its stderr. */
 async function runUntil(args: string[], outDir: string, expected: Map<string, [number, number]>): Promise<string> {
-  const job = new FollowJob(args);
+  const job = startCli(args);
   const done = (): boolean => {
     const latest = latestRows(readBatchDirs(outDir, 'totals'));
     return [...expected].every(([k, [c, s]]) => latest.get(k)?.join(',') === `${c},${s}`);
   };
   const deadline = Date.now() + 60_000;
   while (!done() && Date.now() < deadline) await sleep(50);
-  expect(await job.stop('SIGINT'), job.stderr).toBe(0);
+  expect(await job.stop('SIGINT'), job.stderr()).toBe(0);
   expect(done()).toBe(true);
-  return job.stderr;
+  return job.stderr();
 }
 
 type Damage = (checkpointDir: string) => string;

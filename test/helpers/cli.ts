@@ -62,9 +62,10 @@ export interface RunningCli {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `node dist/cli/main.js ...args` and returns at once. */
-export function startCli(args: string[], options: { cwd?: string } = {}): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node dist/cli/main.js ...args` (with `env` added to the environment) and returns at once. */
+export function startCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): RunningCli {
+  const env = options.env ? { ...process.env, ...options.env } : undefined;
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   const waiters = new Set<() => void>();
