@@ -157,8 +157,3 @@ export function restoreShard(
     arena.release(keyOffs);
   }
 }
-
-/** Total bytes of key data in a snapshot. */
-export function snapshotKeyBytes(snap: ShardSnapshot): number {
-  return snap.keyOffsets[snap.count]!;
-}
