@@ -21,7 +21,8 @@
 
 import { open, readdir, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CheckpointError, IOError, OptionError } from '../errors.js';
+import { CheckpointError, IOError } from '../errors.js';
+import { bomLength } from '../codec/bom.js';
 import { readCsvHeader } from '../codec/csv-header.js';
 import type { BadRecord } from '../codec/decode-job.js';
 import type { AggregateSpec } from '../plan/aggregate-spec.js';
@@ -44,6 +45,8 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
 const SIZE_POLL_MS = 50;
 /** A checkpointed position also holds the SHA-256 of the file's first bytes (at most this many), to notice a replaced file. */
 const PREFIX_CHECK_BYTES = 64 * 1024;
+/** Characters of dead letters buffered before they are written out. */
+const DEAD_LETTER_BUFFER = 1 << 20;
 /** The id under which the aggregate's state is checkpointed. */
 const STATE_ID = 'aggregate';
 const utf8 = new TextEncoder();
@@ -131,9 +134,10 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
   let dead: DeadLetters | undefined;
   let restoredTables: ByteShardTable[] | undefined;
   try {
-    const header = spec.format === 'csv' && spec.header ? await readHeader(fh, spec, follow, signal) : undefined;
-    if (header === null) return emptyResult(); // stopped while waiting for the header of a followed file
-    const dataStart = { byte: header?.consumed ?? 0, line: 1 + (header?.lines ?? 0) };
+    const start = await readStart(fh, spec, follow, signal);
+    if (start === null) return emptyResult(); // stopped while waiting for the start of a followed file
+    const dataStart = { byte: start.byte, line: start.line };
+    const columns = start.columns;
 
     let resume: Resume = { batch: 0, ...dataStart, records: 0, bad: 0, deadLetter: undefined, tables: undefined };
     if (spec.checkpoint !== undefined) {
@@ -154,15 +158,22 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
     const maxRecords = Math.max(spec.batchSize, ...intents.map((i) => (i.ranges.input as FileRange | undefined)?.maxRecords ?? 0));
 
     let skipped = resume.bad;
-    const pendingDead: string[] = [];
     const source = spec.input;
-    const onBadRecord = (bad: BadRecord): void => {
+    const onBadRecord = (bad: BadRecord): Promise<void> | undefined => {
       if (spec.onError.kind === 'fail') throw badRecordError(source, bad);
       skipped++;
-      if (spec.onError.kind === 'dead-letter') pendingDead.push(deadLetterLine(bad));
+      return dead?.add(deadLetterLine(bad));
     };
+    // a header-less CSV that holds no record at all reads no column: any index will do
+    const noRecord = spec.format === 'csv' && spec.header && columns === undefined;
     agg = new ColumnarAggregate(rt, {
-      decode: fileDecodeOptions(spec, resume.line, header?.columns, CHUNK_BYTES * 2, maxRecords),
+      decode: fileDecodeOptions(spec, {
+        ...(noRecord ? { key: '0', value: spec.value === undefined ? undefined : '0' } : {}),
+        firstLine: resume.line,
+        names: columns,
+        inputBytes: CHUNK_BYTES * 2,
+        maxRecords,
+      }),
       aggs: spec.aggs,
       onBadRecord,
     });
@@ -221,14 +232,14 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
       records += step.records;
       recordsSeen += step.records;
       bytesSeen += position() - before;
-      if (dead) await dead.append(pendingDead.splice(0));
+      if (dead) await dead.flush();
       if (follow) await writeBatchOutput(id, agg!, spec, outSink);
       if (store) {
         await store.save({
           batch: id,
           time,
           shards: agg!.state.size,
-          offsets: { input: await fileOffset(fh, path, position(), agg!.line, header?.columns) },
+          offsets: { input: await fileOffset(fh, path, position(), agg!.line, columns) },
           states: [{ kind: 'shards', id: STATE_ID, mask: agg!.mask, shards: agg!.state.tables.map((t) => snapshotShard(t, agg!.mask)) }],
           extra: counters(records, skipped, dead),
         });
@@ -327,27 +338,35 @@ async function currentSize(fh: FileHandle, path: string, spec: AggregateSpec): P
   return open.size;
 }
 
-/** Reads the CSV header at the start of the file; in follow mode waits for it to be complete. null: stopped while waiting. */
-async function readHeader(
+/**
+ * Where the data of the file starts: after a UTF-8 BOM (dropped, as the plain job drops it) and, with
+ * --header, after the header line, whose column names it reads (none when a bounded input holds no
+ * record). A followed file too short to tell yet is waited for. null: stopped while waiting.
+ */
+async function readStart(
   fh: FileHandle, spec: AggregateSpec, follow: boolean, signal: AbortSignal | undefined,
-): Promise<{ columns: string[]; consumed: number; lines: number } | null> {
+): Promise<{ byte: number; line: number; columns: string[] | undefined } | null> {
+  const header = spec.format === 'csv' && spec.header;
   let bytes = new Uint8Array(0);
   for (;;) {
     const size = (await fh.stat()).size;
+    let grew = false;
     if (size > bytes.length) {
-      const more = new Uint8Array(Math.min(size, bytes.length + CHUNK_BYTES));
+      const more = new Uint8Array(Math.min(size, bytes.length + (header ? CHUNK_BYTES : 3)));
       more.set(bytes);
       const { bytesRead } = await fh.read(more, bytes.length, more.length - bytes.length, bytes.length);
       bytes = more.subarray(0, bytes.length + bytesRead);
-      const h = readCsvHeader(bytes, { final: false });
-      if (h) return h;
-      continue;
+      grew = bytesRead > 0;
     }
-    if (!follow) {
-      const h = readCsvHeader(bytes, { final: true });
-      if (!h) throw new OptionError('--header', '--header: the input has no header line');
-      return h;
+    const final = !follow && !grew && bytes.length >= size;
+    const bom = bomLength(bytes, final);
+    if (bom !== undefined) {
+      if (!header) return { byte: bom, line: 1, columns: undefined };
+      const h = readCsvHeader(bytes.subarray(bom), { final, source: spec.input });
+      if (h) return { byte: bom + h.consumed, line: 1 + h.lines, columns: h.columns };
     }
+    if (grew) continue;
+    if (!follow) continue; // bounded: the next round is final
     if (stopped(signal)) return null;
     await pause(Math.min(spec.batchInterval, 200), signal);
   }
@@ -451,15 +470,19 @@ async function removeStaleTemps(prefix: string): Promise<void> {
 }
 
 /**
- * The dead-letter file of a micro-batch job: appended to after each batch and, when checkpointed,
- * fsynced before the checkpoint. A restored job first cuts it back to the length its checkpoint recorded
- * (the replayed batches append those dead letters again); a fresh job starts it empty.
+ * The dead-letter file of a micro-batch job: lines are buffered and appended as the buffer fills (the
+ * decoder waits meanwhile, so bad input stays in bounded memory) and at the end of each batch, fsynced
+ * then when the job checkpoints. A restored job first cuts it back to the length its checkpoint
+ * recorded (the replayed batches append those dead letters again); a fresh job starts it empty.
  */
 class DeadLetters {
   readonly path: string;
+  /** Bytes in the file (flushed). */
   bytes: number;
   private readonly fh: FileHandle;
   private readonly durable: boolean;
+  private pending: string[] = [];
+  private pendingChars = 0;
 
   private constructor(path: string, bytes: number, fh: FileHandle, durable: boolean) {
     this.path = path;
@@ -488,14 +511,33 @@ class DeadLetters {
     }
   }
 
-  /** Appends lines and, for a checkpointed job, waits until they are on disk. */
-  async append(lines: string[]): Promise<void> {
-    if (lines.length === 0) return;
-    const bytes = utf8.encode(lines.join(''));
+  /** Buffers a line; when the buffer is full, returns the promise of its write (the caller waits). */
+  add(line: string): Promise<void> | undefined {
+    this.pending.push(line);
+    this.pendingChars += line.length;
+    return this.pendingChars >= DEAD_LETTER_BUFFER ? this.write() : undefined;
+  }
+
+  /** Writes what is buffered and, for a checkpointed job, waits until the file is on disk. */
+  async flush(): Promise<void> {
+    await this.write();
+    if (this.durable) {
+      try {
+        await this.fh.sync();
+      } catch (cause) {
+        throw new IOError('ERR_OUTPUT', this.path, `cannot write the dead-letter file ${this.path}: ${(cause as Error).message}`, { cause });
+      }
+    }
+  }
+
+  private async write(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const bytes = utf8.encode(this.pending.join(''));
+    this.pending = [];
+    this.pendingChars = 0;
     try {
       let at = 0;
       while (at < bytes.length) at += (await this.fh.write(bytes, at, bytes.length - at)).bytesWritten;
-      if (this.durable) await this.fh.sync();
     } catch (cause) {
       throw new IOError('ERR_OUTPUT', this.path, `cannot write the dead-letter file ${this.path}: ${(cause as Error).message}`, { cause });
     }

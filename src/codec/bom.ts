@@ -56,3 +56,12 @@ export function readWithoutBom(read: (into: Uint8Array) => Promise<number>): (in
     return n;
   };
 }
+
+/**
+ * How many bytes at the start of an input are a BOM: 3 or 0 — or undefined when `head` (all of the
+ * input so far, fewer than 3 bytes) could still become one and more may come (`final` false).
+ */
+export function bomLength(head: Uint8Array, final: boolean): number | undefined {
+  if (head.length >= BOM.length) return bomPrefix(head, BOM.length) ? BOM.length : 0;
+  return !final && bomPrefix(head, head.length) ? undefined : 0;
+}

@@ -105,6 +105,28 @@ describe('sluice aggregate --follow over a file', () => {
     expect(late.stdout()).toBe('key,sum\n/a,10\n');
   });
 
+  it('drops a UTF-8 BOM at the start of the file, as the plain job does, also one that arrives in pieces', async () => {
+    const dir = caseDir();
+    const input = file(dir, 'bom.csv', '');
+    const job = startCli(['aggregate', '--input', input, '--header', '--key', 'page', '--value', 'ms', '--agg', 'sum', '--follow', '--batch-interval', '30', '--workers', '0']);
+    await sleep(200);
+    appendFileSync(input, Buffer.from([0xef, 0xbb]));
+    await sleep(200);
+    appendFileSync(input, Buffer.concat([Buffer.from([0xbf]), Buffer.from('page,ms\n\ufeff/a,1\n/a,2\n')]));
+    await until(() => job.stdout().split('\n').length === 4);
+    expect(await job.stop('SIGINT')).toBe(0);
+    // the BOM before the header is dropped (the header names page); a U+FEFF after it is data, kept
+    const [head, ...rows] = job.stdout().split('\n');
+    expect(head).toBe('key,sum');
+    expect(rows.sort()).toEqual(['', '/a,2', '\ufeff/a,1']);
+
+    const bounded = file(dir, 'bom2.csv', '\ufeffk,v\nx,1\nx,2\n');
+    const plain = await runCli(['aggregate', '--input', bounded, '--header', '--key', 'k', '--value', 'v', '--agg', 'sum']);
+    const checkpointed = await runCli(['aggregate', '--input', bounded, '--header', '--key', 'k', '--value', 'v', '--agg', 'sum', '--checkpoint', path.join(dir, 'ckpt')]);
+    expect(plain.stdout.toString()).toBe('key,sum\nx,3\n');
+    expect(checkpointed.stdout.toString()).toBe('key,sum\nx,3\n');
+  });
+
   it('refuses a followed file that shrank or was replaced (exit 1, naming it)', async () => {
     const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\nb,2\n');
@@ -192,6 +214,21 @@ describe('sluice aggregate --checkpoint over a file', () => {
       '{"line":2,"reason":"value \\"oops\\" in column 1 is not a decimal number","raw":"b,oops"}\n' +
         '{"line":4,"reason":"value \\"zz\\" in column 1 is not a decimal number","raw":"d,zz"}\n',
     );
+  });
+
+  it('an input that holds no record gives the empty result, as the plain job (with --header too)', async () => {
+    const dir = caseDir();
+    for (const [name, content, args] of [
+      ['empty.csv', '', ['--header', '--key', 'page', '--value', 'ms']],
+      ['blank.csv', '\n\r\n', ['--header', '--key', 'page', '--value', 'ms']],
+      ['empty.jsonl', '', ['--key', 'page', '--value', 'ms']],
+    ] as const) {
+      const input = file(dir, name, content);
+      const r = await runCli(['aggregate', '--input', input, ...args, '--agg', 'sum', '--checkpoint', path.join(dir, `ckpt-${name}`)]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString()).toBe('key,sum\n');
+    }
   });
 
   it('refuses a checkpoint of another job, saying what changed (exit 1)', async () => {
