@@ -149,6 +149,11 @@ export function urlKeys(distinct: number, seed: number): string[] {
   return out;
 }
 
+/** The rows of the CSV job (and of the Kafka topic): row i is `${keys[ids[i]]},${values[i]}`. */
+export function urlRows(lines: number, distinct: number, seed = 20261125): { keys: string[]; ids: Uint32Array; values: Float64Array } {
+  return { keys: urlKeys(distinct, seed), ids: uniformU32(lines, distinct, seed + 1), values: valuesF64(lines, seed + 2) };
+}
+
 /** Where the cached CSVs live. */
 export const CSV_DIR = path.join(tmpdir(), 'sluice-bench');
 
@@ -160,9 +165,7 @@ export async function urlCsv(lines: number, distinct: number, seed = 20261125): 
   mkdirSync(CSV_DIR, { recursive: true });
   const file = path.join(CSV_DIR, `urls-${lines}-${distinct}-${seed}.csv`);
   if (existsSync(file) && statSync(file).size > 0) return file;
-  const keys = urlKeys(distinct, seed);
-  const ids = uniformU32(lines, distinct, seed + 1);
-  const values = valuesF64(lines, seed + 2);
+  const { keys, ids, values } = urlRows(lines, distinct, seed);
   const tmp = `${file}.${process.pid}.tmp`;
   const out = createWriteStream(tmp);
   const CHUNK = 50_000;

@@ -52,7 +52,8 @@ function commands(): Command[] {
   ];
 }
 
-function wall(argv: string[]): Promise<number> {
+/** Wall time of one process from spawn to exit, ms; rejects with the tail of its stderr if it fails. */
+export function wall(argv: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -67,7 +68,8 @@ function wall(argv: string[]): Promise<number> {
   });
 }
 
-function digestCsv(file: string, header: boolean): Digest {
+/** Digest of a `key,sum` CSV result (sum only: count is not computed). */
+export function digestCsv(file: string, header: boolean): Digest {
   const d = new Digest();
   const lines = readFileSync(file, 'utf8').split('\n');
   for (let i = header ? 1 : 0; i < lines.length; i++) {

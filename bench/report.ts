@@ -1,6 +1,8 @@
 // What `npm run bench` publishes, made only from the results JSON: the README section and an SVG chart.
 
+import type { KafkaSuite } from './kafka-job.js';
 import type { KernelWorkloadResult } from './kernels.js';
+import type { LatencySuite } from './latency.js';
 import type { Figure } from './measure.js';
 
 export interface Target {
@@ -19,7 +21,8 @@ export interface Results {
   suites: {
     kernels: { rows: number; iterations: number; workloads: KernelWorkloadResult[] };
     fileJob: { lines: number; distinct: number; bytes: number; runs: number; figures: Figure[] };
-    kafka: { status: 'skipped'; reason: string };
+    kafka: KafkaSuite;
+    latency: LatencySuite;
   };
   targets: Target[];
   /** Every implementation produced the same groups, counts and sums. */
@@ -70,8 +73,38 @@ export function renderReadmeSection(r: Results): string {
   for (const f of fj.figures) {
     lines.push(f.status === 'ok' ? `| ${f.impl} | ${(f.medianMs / 1000).toFixed(2)} s | ${(f.rowsPerSec / 1e6).toFixed(2)} |` : `| ${f.impl} | ${f.status} | |`);
   }
+  const kf = r.suites.kafka;
   lines.push('');
-  lines.push(`**Kafka**: ${r.suites.kafka.reason}.`);
+  if (kf.status === 'ok') {
+    lines.push(
+      `**Kafka**: read ${kf.messages.toLocaleString('en-US')} messages (${(kf.bytes / 1e6).toFixed(0)} MB of \`url,value\` CSV records, ${kf.partitions} partitions) from the local broker to the end, ` +
+        `whole-process wall time, median of ${kf.runs}; sluice sums the value per key, the raw consumer only counts.`,
+    );
+    lines.push('');
+    lines.push('| | wall time | million messages/s |');
+    lines.push('|---|---:|---:|');
+    for (const f of kf.figures) {
+      lines.push(f.status === 'ok' ? `| ${f.impl} | ${(f.medianMs / 1000).toFixed(2)} s | ${(f.rowsPerSec / 1e6).toFixed(2)} |` : `| ${f.impl} | ${f.status}: ${f.reason} | |`);
+    }
+  } else {
+    lines.push(`**Kafka**: missing: ${kf.reason}.`);
+  }
+  const lt = r.suites.latency;
+  lines.push('');
+  if (lt.status === 'ok') {
+    lines.push(
+      `**Latency**: the generator source at ${lt.rate.toLocaleString('en-US')} records/s (${Math.round(lt.achievedRate).toLocaleString('en-US')} taken), ${lt.batchIntervalMs} ms batches, ` +
+        `the demo's pipeline (reduceByKey sum, updateStateByKey sum, foreachBatch) on ${lt.workers} workers, ${lt.batches} batches after a 1 s warm-up. ` +
+        `Latency = outputs done - batch time; processing = the pipeline's own part.`,
+    );
+    lines.push('');
+    lines.push('| | p50 | p99 | max |');
+    lines.push('|---|---:|---:|---:|');
+    lines.push(`| batch latency | ${lt.p50Ms.toFixed(1)} ms | ${lt.p99Ms.toFixed(1)} ms | ${lt.maxMs.toFixed(1)} ms |`);
+    lines.push(`| processing | ${lt.processingP50Ms.toFixed(1)} ms | ${lt.processingP99Ms.toFixed(1)} ms | |`);
+  } else {
+    lines.push(`**Latency**: failed: ${lt.reason}.`);
+  }
   lines.push('');
   lines.push('**Targets** (peer time / sluice time):');
   lines.push('');
@@ -88,30 +121,57 @@ export function renderReadmeSection(r: Results): string {
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const COLORS = ['#1f77b4', '#6baed6', '#ff7f0e', '#ffbb78', '#2ca02c', '#9467bd', '#c5b0d5', '#8c564b'];
 
-/** Horizontal bars: one group per workload (kernels, file job), one bar per implementation, M rows/s. */
+interface Bar {
+  impl: string;
+  /** Undefined: not measured (the status says why). */
+  value?: number;
+  status: string;
+}
+
+const rate = (f: Figure): Bar => (f.status === 'ok' ? { impl: f.impl, value: f.rowsPerSec / 1e6, status: f.status } : { impl: f.impl, status: f.status });
+
+/**
+ * Horizontal bars: one group per workload (kernels, file job, Kafka: millions per second, longer is
+ * better; latency: ms, shorter is better), one bar per implementation.
+ */
 export function renderChart(r: Results): string {
-  const groups = [
-    ...r.suites.kernels.workloads.map((w) => ({ title: `${w.name}: ${w.describe} (M rows/s)`, figures: w.figures })),
-    { title: 'File job: CSV sum per key, whole process (M lines/s)', figures: r.suites.fileJob.figures },
+  const groups: Array<{ title: string; bars: Bar[] }> = [
+    ...r.suites.kernels.workloads.map((w) => ({ title: `${w.name}: ${w.describe} (M rows/s)`, bars: w.figures.map(rate) })),
+    { title: 'File job: CSV sum per key, whole process (M lines/s)', bars: r.suites.fileJob.figures.map(rate) },
   ];
+  const kf = r.suites.kafka;
+  groups.push({
+    title: 'Kafka: topic read to its end, whole process (M messages/s)',
+    bars: kf.status === 'ok' ? kf.figures.map(rate) : [{ impl: 'sluice / kafkajs', status: 'missing' }],
+  });
+  const lt = r.suites.latency;
+  groups.push({
+    title: `Latency at ${lt.status === 'ok' ? lt.rate.toLocaleString('en-US') : '-'} records/s (ms, shorter is better)`,
+    bars: lt.status === 'ok'
+      ? [
+          { impl: 'sluice p50', value: lt.p50Ms, status: 'ok' },
+          { impl: 'sluice p99', value: lt.p99Ms, status: 'ok' },
+        ]
+      : [{ impl: 'sluice', status: 'failed' }],
+  });
   const W = 760;
   const labelW = 190;
   const barH = 14;
   const out: string[] = [];
   let y = 30;
   for (const g of groups) {
-    const max = Math.max(1e-9, ...g.figures.map((f) => (f.status === 'ok' ? f.rowsPerSec : 0)));
+    const max = Math.max(1e-9, ...g.bars.map((b) => b.value ?? 0));
     out.push(`<text x="10" y="${y}" font-weight="bold">${esc(g.title)}</text>`);
     y += 8;
-    g.figures.forEach((f, i) => {
-      const color = f.impl.startsWith('sluice') ? COLORS[i % 2]! : COLORS[(i % (COLORS.length - 2)) + 2]!;
-      out.push(`<text x="${labelW - 6}" y="${y + barH - 3}" text-anchor="end">${esc(f.impl)}</text>`);
-      if (f.status === 'ok') {
-        const w = Math.max(1, ((W - labelW - 70) * f.rowsPerSec) / max);
+    g.bars.forEach((b, i) => {
+      const color = b.impl.startsWith('sluice') ? COLORS[i % 2]! : COLORS[(i % (COLORS.length - 2)) + 2]!;
+      out.push(`<text x="${labelW - 6}" y="${y + barH - 3}" text-anchor="end">${esc(b.impl)}</text>`);
+      if (b.value !== undefined) {
+        const w = Math.max(1, ((W - labelW - 70) * b.value) / max);
         out.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"/>`);
-        out.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + barH - 3}">${(f.rowsPerSec / 1e6).toFixed(1)}</text>`);
+        out.push(`<text x="${(labelW + w + 4).toFixed(1)}" y="${y + barH - 3}">${b.value.toFixed(b.value < 10 ? 2 : 1)}</text>`);
       } else {
-        out.push(`<text x="${labelW}" y="${y + barH - 3}" fill="#999">${f.status}</text>`);
+        out.push(`<text x="${labelW}" y="${y + barH - 3}" fill="#999">${esc(b.status)}</text>`);
       }
       y += barH + 4;
     });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { kafkaBootstrap } from './helpers/kafka.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-bench-test-'));
@@ -23,7 +24,10 @@ describe('npm run bench -- --smoke', () => {
   it('runs every suite and every implementation computes the same groups, counts and sums', () => {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'bench/tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
     const out = path.join(dir, 'smoke.json');
-    execFileSync(process.execPath, ['--expose-gc', 'dist-bench/run.js', '--smoke', '--out', out], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
+    // the smoke run uses the tests' broker (test/global-setup.ts) and never starts one of its own
+    const bootstrap = kafkaBootstrap();
+    const env = { ...process.env, KAFKA_BOOTSTRAP: bootstrap ?? '' };
+    execFileSync(process.execPath, ['--expose-gc', 'dist-bench/run.js', '--smoke', '--out', out], { cwd: ROOT, env, stdio: 'pipe', timeout: 150_000 });
     const r = JSON.parse(readFileSync(out, 'utf8'));
 
     expect(r.mode).toBe('smoke');
@@ -44,8 +48,31 @@ describe('npm run bench -- --smoke', () => {
     expect(job.map((f) => f.impl)).toEqual(['sluice aggregate', 'mawk', 'Node readline + Map', 'DuckDB read_csv']);
     expect(job[0]!.status).toBe('ok');
     expect(new Set(job.filter((f) => f.status === 'ok').map((f) => f.digest)).size).toBe(1);
-    expect(r.suites.kafka.status).toBe('skipped');
-    expect(r.targets.length).toBe(10);
+
+    const kafka = r.suites.kafka;
+    if (bootstrap) {
+      expect(kafka.status, kafka.reason).toBe('ok');
+      expect(kafka.partitions).toBe(6);
+      expect(kafka.figures.map((f: FigureJson) => [f.impl, f.status])).toEqual([
+        ['sluice aggregate (bounded)', 'ok'],
+        ['kafkajs eachBatch, no work', 'ok'],
+      ]);
+      expect(kafka.figures[0].digest).toBe(kafka.expected);
+      expect(kafka.figures[1].digest).toBe(`${kafka.messages} messages`);
+    } else {
+      expect(kafka.status).toBe('missing');
+      expect(kafka.reason).toMatch(/KAFKA_BOOTSTRAP/);
+    }
+
+    const lat = r.suites.latency;
+    expect(lat.status, lat.reason).toBe('ok');
+    expect(lat.batches).toBeGreaterThan(1);
+    expect(lat.records).toBeGreaterThan(0);
+    for (const k of ['p50Ms', 'p99Ms', 'maxMs', 'processingP50Ms', 'processingP99Ms']) expect(lat[k]).toBeGreaterThanOrEqual(0);
+    expect(lat.p50Ms).toBeLessThanOrEqual(lat.p99Ms);
+
+    expect(r.targets.map((t: { name: string }) => t.name).at(-1)).toBe('Kafka job: sluice vs raw kafkajs consumer');
+    expect(r.targets.length).toBe(11);
     expect(r.agree).toBe(true);
   }, 180_000);
 });
