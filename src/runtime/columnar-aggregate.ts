@@ -191,7 +191,8 @@ export class ColumnarAggregate {
     const next = full === this.jobs[0] ? this.jobs[1] : this.jobs[0];
     full.moveUnreadTo(next);
     this.job = next;
-    const run = this.aggregateBatch(full);
+    // the next decode runs beside this fold: leave it a worker
+    const run = this.aggregateBatch(full, this.rt.workers - 1);
     run.catch(() => {}); // observed by settleInflight(); this keeps it from counting as unhandled meanwhile
     this.inflight = run;
   }
@@ -214,20 +215,20 @@ export class ColumnarAggregate {
     }
   }
 
-  /** Folds a decode job's records into the shard tables with the next stamp. */
-  private async aggregateBatch(job: DecodeJob): Promise<void> {
+  /** Folds a decode job's records into the shard tables with the next stamp, on `tasks` tasks. */
+  private async aggregateBatch(job: DecodeJob, tasks = this.rt.workers): Promise<void> {
     if (job.records === 0) return;
-    await this.fold(job, ++this.batches);
+    await this.fold(job, ++this.batches, tasks);
   }
 
   /** Folds a decode job's records into the shard tables (see aggregateRouted), then empties its columns. */
-  private async fold(job: DecodeJob, stamp: number): Promise<void> {
+  private async fold(job: DecodeJob, stamp: number, tasks = this.rt.workers): Promise<void> {
     const n = job.records;
     if (n === 0) return;
     let keys: BatchKeyColumns = { keyOffs: job.keyOffsPtr, keyBytes: job.keyBytesPtr, hashes: job.hashesPtr };
     if (this.keysOf) keys = this.keysOf(n, keys);
     const input = { ...keys, values: job.valuesPtr, perm: 0 };
-    await aggregateRouted(this.rt, this.state, input, n, stamp, this.mask);
+    await aggregateRouted(this.rt, this.state, input, n, stamp, this.mask, tasks);
     this.recordsIn += n;
     job.clearRecords();
   }

@@ -3,6 +3,10 @@
 // Each task reads the batch in input order and touches only its own shards (agg_bytes_shards), so no
 // partition pass is needed and no two tasks share a table. When a table is full the task returns where
 // it stopped; the host grows that shard's table and the task resumes from there.
+//
+// `ranges` says how many tasks (default: one per worker). A caller that keeps another task running
+// beside the fold (the CLI job decodes batch k+1 while batch k folds) asks for fewer, so the fold never
+// queues in front of that task: on a 2-worker pool, decode || fold beats decode, then fold on both.
 
 import type { ByteKeyInput, ByteShardTable, ShardSet } from '../state/shard-table.js';
 import type { KernelRuntime } from './pool.js';
@@ -10,10 +14,11 @@ import type { RouteTask } from './tasks.js';
 
 export async function aggregateRouted(
   rt: KernelRuntime, set: ShardSet<ByteShardTable>, input: ByteKeyInput, n: number, stamp: number, mask: number,
+  tasks = rt.workers,
 ): Promise<void> {
   if (n === 0) return;
   const S = set.size;
-  const ranges = Math.max(1, Math.min(rt.workers, S));
+  const ranges = Math.max(1, Math.min(tasks, S));
   const runs: Array<Promise<void>> = [];
   for (let r = 0; r < ranges; r++) {
     const task: RouteTask = {
