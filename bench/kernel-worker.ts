@@ -1,7 +1,7 @@
 // piscina worker of suite 1: instantiates the kernels once over the shared memory and runs one
 // shard range (or one hashing range) of an in-memory batch per task.
 
-import { workerData } from 'piscina';
+import { workerData } from 'node:worker_threads'; // the pool's workerData, without loading piscina's pool code here
 import { instantiateKernels } from '../dist/wasm/module.js';
 
 /** murmur2 of key rows [from, to) into hashes[from, to). */
