@@ -104,8 +104,13 @@ export function inputError(spec: AggregateSpec, cause: unknown): IOError {
   return new IOError('ERR_INPUT', spec.input, `cannot read ${sourceName(spec)}: ${why}`, { cause });
 }
 
+export interface RunAggregateOptions {
+  /** Tests: the input from which a decode splits over two workers (ColumnarAggregateOptions.splitBytes). */
+  splitBytes?: number;
+}
+
 /** Runs `sluice aggregate` as specified; writes the result to spec.out. Rejects with a SluiceError. */
-export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult> {
+export async function runAggregate(spec: AggregateSpec, options: RunAggregateOptions = {}): Promise<AggregateResult> {
   const source = sourceName(spec);
   let dead: WriteStream | undefined;
   if (spec.onError.kind === 'dead-letter') {
@@ -142,7 +147,7 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
         throw ioError(cause);
       }
       try {
-        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord });
+        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes });
         const read = readWithoutBom(async (into: Uint8Array): Promise<number> => {
           try {
             return (await fh.read(into, 0, into.length, null)).bytesRead;
@@ -171,10 +176,10 @@ export async function runAggregate(spec: AggregateSpec): Promise<AggregateResult
           const decode = columns
             ? makeDecode(spec.key, spec.value, 1 + lines, columns)
             : makeDecode('0', spec.value === undefined ? undefined : '0', 1 + lines);
-          agg = new ColumnarAggregate(rt, { decode, aggs: spec.aggs, onBadRecord });
+          agg = new ColumnarAggregate(rt, { decode, aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes });
         });
       } else {
-        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord });
+        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes });
       }
       try {
         for await (const chunk of chunks) await agg!.push(chunk);

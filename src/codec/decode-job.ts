@@ -100,6 +100,7 @@ const STATUS_NAMES = ['Done', 'RecordsFull', 'KeyBytesFull', 'ErrorsFull', 'Slow
 const REASON_NAMES = new Map<number, BadReasonName>(
   (Object.entries(BadReason) as Array<[BadReasonName, number]>).map(([name, code]) => [code, name]),
 );
+const LF = 0x0a;
 const latin1 = new TextDecoder('latin1');
 
 function positiveInt(value: number, option: string, min = 1): number {
@@ -144,6 +145,8 @@ export class DecodeJob {
   private bad: BadRecord[] = [];
   private badTotal = 0;
   private released = false;
+  /** Set on the job that took a split's tail (splitTo), until joinSplit / undoSplit. */
+  private split: { bytes: number; badTotal: number } | undefined;
 
   constructor(arena: SharedArena, options: DecodeJobOptions) {
     this.arena = arena;
@@ -382,6 +385,67 @@ export class DecodeJob {
     if (this.inEnd > this.inStart) next.write(this.arena.u8.subarray(this.inPtr + this.inStart, this.inPtr + this.inEnd));
     this.inStart = 0;
     this.inEnd = 0;
+  }
+
+  /**
+   * Hands the second half of the pending input to `tail` (an empty job made with the same options) so
+   * the two halves decode at once, on two threads. The cut is just after the first line feed at or
+   * past the middle: only a guess at a record boundary, since a line feed may sit inside a quoted CSV
+   * field. The guess was right exactly when this job, decoding its half, consumes all of it (its last
+   * record ends at the cut: decoding runs left to right and needs no byte past a line feed to end a
+   * record there). So once this job's half is decoded, `tail.splitHolds(this)` tells, and then
+   * `tail.joinSplit(this)` rebases the tail's line numbers onto this job's, or `tail.undoSplit(this)`
+   * drops what the tail decoded and gives its input back. Until then the tail's bad records carry
+   * provisional line numbers: take them only after joinSplit. Returns false (nothing moved) when the
+   * second half holds no line feed.
+   */
+  splitTo(tail: DecodeJob): boolean {
+    this.checkLive();
+    tail.checkLive();
+    if (tail.pendingBytes !== 0 || tail.records_ !== 0 || tail.split || this.split) {
+      throw new Error('DecodeJob.splitTo: the tail job must be empty and neither job in a split');
+    }
+    const start = this.inPtr + this.inStart;
+    const end = this.inPtr + this.inEnd;
+    const mid = start + ((end - start) >>> 1);
+    const u8 = this.arena.u8;
+    const lf = u8.subarray(mid, end).indexOf(LF);
+    if (lf < 0 || mid + lf + 1 >= end) return false;
+    const cut = mid + lf + 1;
+    tail.write(u8.subarray(cut, end));
+    tail.nextLine = 1;
+    tail.split = { bytes: end - cut, badTotal: tail.badTotal };
+    this.inEnd = cut - this.inPtr;
+    return true;
+  }
+
+  /** After `head` decoded every complete record of its half: whether the cut was a record boundary. */
+  splitHolds(head: DecodeJob): boolean {
+    if (!this.split) throw new Error('DecodeJob.splitHolds: this job holds no split tail');
+    return head.pendingBytes === 0;
+  }
+
+  /** The split held: line numbers continue from `head`'s. */
+  joinSplit(head: DecodeJob): void {
+    if (!this.split) throw new Error('DecodeJob.joinSplit: this job holds no split tail');
+    const delta = head.nextLine - 1;
+    for (const b of this.bad) b.line += delta;
+    this.nextLine += delta;
+    this.split = undefined;
+  }
+
+  /** The split did not hold: forgets what this job decoded and appends its input back to `head`'s. */
+  undoSplit(head: DecodeJob): void {
+    const split = this.split;
+    if (!split) throw new Error('DecodeJob.undoSplit: this job holds no split tail');
+    // one run at most since splitTo, which never compacts the input region: the tail is still at its start
+    head.write(this.arena.u8.subarray(this.inPtr, this.inPtr + split.bytes));
+    this.bad = [];
+    this.badTotal = split.badTotal;
+    this.inStart = 0;
+    this.inEnd = 0;
+    this.clearRecords();
+    this.split = undefined;
   }
 
   /** Empties the output columns after the caller consumed them. */

@@ -6,12 +6,18 @@
 //                      one routed task per shard range, in parallel: record j goes to shard
 //                      (murmur2 & 0x7fffffff) % S ─► S shard tables (key -> group id, columnar accumulators)
 //
+// Two decode jobs take turns. Serially, one decodes batch k+1 while the other's batch k folds. With
+// two or more workers and a large chunk, the chunk is split instead (DecodeJob.splitTo): the head
+// job decodes the first half and the other job the second, on two workers at once; the head's records
+// (earlier input) fold first, then decoding and folding go on in the tail job. A cut that turns out
+// not to be a record boundary (a line feed inside quotes) is undone and that chunk decodes serially.
+//
 // Records never become JS values: the host moves pointers. A bad record becomes a small JS object (the
 // error policy needs its text); nothing else does. Per key, values are added in input order, so a sum
 // is bit-identical to a left-to-right fold whatever the number of workers.
 
 import { BadRecordError } from '../errors.js';
-import { DecodeJob, type BadRecord, type DecodeJobOptions } from '../codec/decode-job.js';
+import { DecodeJob, type BadRecord, type DecodeJobOptions, type DecodeStep } from '../codec/decode-job.js';
 import { ShardSet, type ByteShardTable } from '../state/shard-table.js';
 import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../wasm/abi.js';
 import type { AggName } from '../plan/aggregate-spec.js';
@@ -55,7 +61,17 @@ export interface ColumnarAggregateOptions {
    * next call.
    */
   keysOf?: (records: number, decoded: BatchKeyColumns) => BatchKeyColumns;
+  /**
+   * Pending input from which one decode is split over two workers (default 1 MiB; 0 never splits;
+   * tests use tiny values to split everywhere). Ignored with fewer than 2 workers.
+   */
+  splitBytes?: number;
 }
+
+/** Below this a decode task is too short for the split's extra round trip and copy to pay. */
+const SPLIT_BYTES = 1 << 20;
+/** Cuts that missed a record boundary before splitting stops for the job (quoted line feeds everywhere). */
+const MAX_BAD_SPLITS = 8;
 
 export class ColumnarAggregate {
   /** AGG_* bits of the accumulators the aggregations need. */
@@ -71,6 +87,8 @@ export class ColumnarAggregate {
   private readonly keysOf: ColumnarAggregateOptions['keysOf'];
   private batches = 0;
   private recordsIn = 0;
+  private splitBytes: number;
+  private badSplits = 0;
 
   constructor(rt: KernelRuntime, options: ColumnarAggregateOptions) {
     this.rt = rt;
@@ -80,6 +98,7 @@ export class ColumnarAggregate {
     this.jobs = [new DecodeJob(rt.arena, options.decode), new DecodeJob(rt.arena, options.decode)];
     this.job = this.jobs[0];
     this.state = ShardSet.bytes(rt.arena, rt.k, options.shards ?? DEFAULT_SHARDS);
+    this.splitBytes = rt.workers >= 2 ? (options.splitBytes ?? SPLIT_BYTES) : 0;
   }
 
   /** Good records aggregated so far. */
@@ -192,27 +211,79 @@ export class ColumnarAggregate {
     full.moveUnreadTo(next);
     this.job = next;
     // the next decode runs beside this fold: leave it a worker
-    const run = this.aggregateBatch(full, this.rt.workers - 1);
+    this.foldInBackground(full, this.rt.workers - 1);
+  }
+
+  /** Starts folding `job`'s records; settleInflight() waits for it. */
+  private foldInBackground(job: DecodeJob, tasks: number): void {
+    const run = this.aggregateBatch(job, tasks);
     run.catch(() => {}); // observed by settleInflight(); this keeps it from counting as unhandled meanwhile
     this.inflight = run;
   }
 
   private async drain(final: boolean): Promise<void> {
-    while ((await this.decodeRun(final)) === 'full') await this.rotate();
+    let step = final ? undefined : await this.splitDecode();
+    for (;;) {
+      if (step === undefined) step = await this.decodeRun(final);
+      if (step !== 'full') return;
+      await this.rotate();
+      step = undefined;
+    }
   }
 
-  /** Decodes the current job's pending input until it is all decoded (`done`) or the batch is `full`. */
-  private async decodeRun(final: boolean): Promise<'full' | 'done'> {
+  /** Decodes `job`'s pending input until it is all decoded (`done`) or the batch is `full`. */
+  private async decodeRun(final: boolean, job = this.job): Promise<'full' | 'done'> {
     for (;;) {
-      this.job.prepare(final);
-      await this.rt.run({ kind: 'decode', format: this.job.format, job: this.job.ptr });
-      const step = this.job.settle();
-      for (const bad of this.job.takeBadRecords()) {
-        const wait = this.onBadRecord(bad);
-        if (wait) await wait;
-      }
+      const step = await this.decodeOnce(job, final);
+      await this.reportBad(job);
       if (step !== 'again') return step;
     }
+  }
+
+  /** One decode run of `job` on the pool, settled; its bad records wait for reportBad(). */
+  private async decodeOnce(job: DecodeJob, final: boolean): Promise<DecodeStep> {
+    job.prepare(final);
+    await this.rt.run({ kind: 'decode', format: job.format, job: job.ptr });
+    return job.settle();
+  }
+
+  /** Hands `job`'s bad records so far to onBadRecord, in order, waiting where it asks to (backpressure). */
+  private async reportBad(job: DecodeJob): Promise<void> {
+    for (const bad of job.takeBadRecords()) {
+      const wait = this.onBadRecord(bad);
+      if (wait) await wait;
+    }
+  }
+
+  /**
+   * Decodes the current job's pending input as two halves on two workers (see the header comment).
+   * Returns the step of the job decoding goes on in, its bad records reported; undefined when it did
+   * not split (too little input, no cut, or a cut that did not hold), and drain() goes on serially.
+   */
+  private async splitDecode(): Promise<'full' | 'done' | undefined> {
+    if (this.splitBytes === 0 || this.job.pendingBytes < this.splitBytes) return undefined;
+    await this.settleInflight(); // the other job's records are folded: it is empty
+    const head = this.job;
+    const tail = head === this.jobs[0] ? this.jobs[1] : this.jobs[0];
+    if (!head.splitTo(tail)) return undefined;
+    const [first, tailStep] = await Promise.all([this.decodeOnce(head, false), this.decodeOnce(tail, false)]);
+    // the head's half, to its end: its records and bad records come before any of the tail's
+    for (let step = first; ; step = await this.decodeOnce(head, false)) {
+      await this.reportBad(head);
+      if (step === 'done') break;
+      if (step === 'full') await this.aggregateBatch(head);
+    }
+    if (!tail.splitHolds(head)) {
+      tail.undoSplit(head);
+      if (++this.badSplits >= MAX_BAD_SPLITS) this.splitBytes = 0;
+      return undefined;
+    }
+    tail.joinSplit(head);
+    this.job = tail;
+    // the head's records fold now; beside the tail's further decoding if it has any
+    this.foldInBackground(head, tailStep === 'done' ? this.rt.workers : this.rt.workers - 1);
+    await this.reportBad(tail);
+    return tailStep === 'again' ? this.decodeRun(false, tail) : tailStep;
   }
 
   /** Folds a decode job's records into the shard tables with the next stamp, on `tasks` tasks. */

@@ -1,0 +1,69 @@
+// DecodeJob.splitTo: the pending input cut in two at a line feed past the middle, each half decoded
+// by its own job, joined when the cut was a record boundary and undone when it fell inside quotes.
+
+import { describe, expect, it } from 'vitest';
+import { DecodeJob, type DecodeJobOptions } from '../../src/codec/decode-job.js';
+import { loadTestKernels } from '../helpers/wasm.js';
+
+const t = loadTestKernels('debug');
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const OPTIONS: DecodeJobOptions = { format: 'csv', keyColumn: 0, valueColumn: 1, maxRecords: 1024 };
+
+function keys(job: DecodeJob): string[] {
+  const offs = job.keyOffsets();
+  const bytes = job.keyBytes();
+  const out: string[] = [];
+  for (let i = 0; i < job.records; i++) out.push(dec.decode(bytes.subarray(offs[i], offs[i + 1])));
+  return out;
+}
+
+function splitAndDecode(text: string): { head: DecodeJob; tail: DecodeJob; holds: boolean } {
+  const head = new DecodeJob(t.arena, OPTIONS);
+  const tail = new DecodeJob(t.arena, OPTIONS);
+  head.write(enc.encode(text));
+  expect(head.splitTo(tail)).toBe(true);
+  expect(head.decode(t.k)).toBe('done');
+  expect(tail.decode(t.k)).toBe('done');
+  return { head, tail, holds: tail.splitHolds(head) };
+}
+
+describe('DecodeJob.splitTo', () => {
+  it('a cut at a record boundary holds: the halves give the records in order and the tail lines continue the head', () => {
+    // 24 bytes: the middle (byte 12) starts line 4, so the cut comes after line 4's line feed
+    const { head, tail, holds } = splitAndDecode('a,1\nb,2\nc,x\nd,4\ne,5\nf,y\n');
+    expect(holds).toBe(true);
+    tail.joinSplit(head);
+    expect([keys(head), keys(tail)]).toEqual([['a', 'b', 'd'], ['e']]);
+    expect(head.takeBadRecords().map((b) => [b.line, dec.decode(b.raw)])).toEqual([[3, 'c,x']]);
+    expect(tail.takeBadRecords().map((b) => [b.line, dec.decode(b.raw)])).toEqual([[6, 'f,y']]);
+    expect(tail.line).toBe(7);
+    head.release();
+    tail.release();
+  });
+
+  it('a cut inside a quoted field does not hold: undone, the head decodes everything itself', () => {
+    const text = 'k,1\n"multi\nline\nkey\nwith\nmany\nlines",2\nz,3\n';
+    const { head, tail, holds } = splitAndDecode(text);
+    expect(holds).toBe(false);
+    tail.undoSplit(head);
+    expect(tail.records).toBe(0);
+    expect(tail.takeBadRecords()).toEqual([]);
+    expect(head.decode(t.k)).toBe('done');
+    expect(keys(head)).toEqual(['k', 'multi\nline\nkey\nwith\nmany\nlines', 'z']);
+    expect(head.pendingBytes).toBe(0);
+    expect(head.line).toBe(9);
+    head.release();
+    tail.release();
+  });
+
+  it('no line feed past the middle: no split', () => {
+    const head = new DecodeJob(t.arena, OPTIONS);
+    const tail = new DecodeJob(t.arena, OPTIONS);
+    head.write(enc.encode('a,1\nbbbbbbbbbbbbbbbbbbbb,2'));
+    expect(head.splitTo(tail)).toBe(false);
+    expect([head.pendingBytes, tail.pendingBytes]).toEqual([26, 0]);
+    head.release();
+    tail.release();
+  });
+});
