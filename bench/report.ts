@@ -16,7 +16,11 @@ export interface Target {
 export interface Results {
   generatedAt: string;
   mode: 'full' | 'quick' | 'smoke';
-  machine: { platform: string; arch: string; cores: number; cpu: string; memoryBytes: number };
+  machine: {
+    platform: string; arch: string; cores: number; cpu: string; memoryBytes: number;
+    /** 1-minute load average when the run started and ended (other work on the machine). */
+    loadAverage?: { before: number; after: number };
+  };
   versions: Record<string, string>;
   suites: {
     kernels: { rows: number; iterations: number; workloads: KernelWorkloadResult[] };
@@ -52,7 +56,13 @@ export function renderReadmeSection(r: Results): string {
   lines.push('');
   lines.push(
     `${r.mode === 'full' ? 'Full' : 'Quick'} run of ${r.generatedAt.slice(0, 10)} on ${r.machine.cores} cores (${r.machine.cpu}), ` +
-      `${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${r.versions.node}, DuckDB ${r.versions['@duckdb/node-api']}, arquero ${r.versions.arquero}, ${r.versions.mawk}.`,
+      `${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, node ${r.versions.node}, DuckDB ${r.versions['@duckdb/node-api']}, arquero ${r.versions.arquero}, ${r.versions.mawk}` +
+      (r.machine.loadAverage
+        ? `; load average ${r.machine.loadAverage.before.toFixed(1)} at the start and ${r.machine.loadAverage.after.toFixed(1)} at the end` +
+          (Math.max(r.machine.loadAverage.before, r.machine.loadAverage.after) >= 1
+            ? ` (other work shared the ${r.machine.cores} cores: the 2-worker and threads=2 figures suffer most).`
+            : '.')
+        : '.'),
   );
   lines.push('');
   lines.push(`**Kernels**: count + sum per key over ${k.rows.toLocaleString('en-US')} in-memory rows, million rows/s (median of ${k.iterations}; loading excluded).`);

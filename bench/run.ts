@@ -41,7 +41,9 @@ function version(cmd: string, argv: string[]): string {
 }
 
 const t0 = Date.now();
-log(`sluice bench (${mode}) on ${os.availableParallelism()} cores, node ${process.version}`);
+// the machine is shared: the load around the run says how far to trust its parallel figures
+const loadBefore = os.loadavg()[0]!;
+log(`sluice bench (${mode}) on ${os.availableParallelism()} cores, node ${process.version}, load average ${loadBefore.toFixed(2)}`);
 log('Suite 1: count + sum per key over in-memory columns');
 const kernels = await runKernelSuite({ rows: SIZES.rows, iterations: SIZES.iterations, log });
 log('Suite 2: file job (whole process wall time, median)');
@@ -61,7 +63,10 @@ const pkg = (name: string): string => {
 const results: Results = {
   generatedAt: new Date().toISOString(),
   mode,
-  machine: { platform: `${os.platform()} ${os.release()}`, arch: os.arch(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? 'unknown', memoryBytes: os.totalmem() },
+  machine: {
+    platform: `${os.platform()} ${os.release()}`, arch: os.arch(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? 'unknown', memoryBytes: os.totalmem(),
+    loadAverage: { before: loadBefore, after: os.loadavg()[0]! },
+  },
   versions: {
     node: process.version,
     sluice: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version,
