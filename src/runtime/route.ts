@@ -4,9 +4,9 @@
 // partition pass is needed and no two tasks share a table. When a table is full the task returns where
 // it stopped; the host grows that shard's table and the task resumes from there.
 //
-// `ranges` says how many tasks (default: one per worker). A caller that keeps another task running
-// beside the fold (the CLI job decodes batch k+1 while batch k folds) asks for fewer, so the fold never
-// queues in front of that task: on a 2-worker pool, decode || fold beats decode, then fold on both.
+// `tasks` says how many (default: one per worker, at most one per shard). A caller that keeps another
+// task running beside the fold (the CLI job decodes batch k+1 while batch k folds) asks for fewer, so
+// the fold never queues in front of that task: on 2 workers, decode || fold beats decode, then fold.
 
 import type { ByteKeyInput, ByteShardTable, ShardSet } from '../state/shard-table.js';
 import type { KernelRuntime } from './pool.js';
