@@ -124,6 +124,12 @@ for (const t of results.targets) {
   const mark = t.met === null ? 'n/a ' : t.met ? 'MET ' : 'MISS';
   log(`  ${mark} ${t.name.padEnd(48)} ${t.actual === null ? '   -' : `${t.actual.toFixed(2)}x`.padStart(7)}  (target >= ${t.target}x)`);
 }
+log(
+  latency.status === 'ok'
+    ? `Batch latency at ${latency.rate.toLocaleString('en-US')} records/s: p50 ${latency.p50Ms.toFixed(1)} ms, p99 ${latency.p99Ms.toFixed(1)} ms`
+    : `Batch latency: failed: ${latency.reason}`,
+);
+if (kafka.status !== 'ok') log(`Kafka: missing: ${kafka.reason}`);
 log(`All implementations agree on every result: ${results.agree ? 'yes' : 'NO'}`);
 
 mkdirSync(path.dirname(outFile), { recursive: true });
