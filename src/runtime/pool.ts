@@ -22,7 +22,7 @@ export interface KernelRuntimeOptions {
 /** Where the compiled worker entry lives: beside this file in dist/, or in dist/ when run from src/. */
 function workerFile(): string {
   const here = import.meta.url;
-  const rel = here.endsWith('.ts') ? '../../dist/runtime/worker.js' : './worker.js';
+  const rel = here.endsWith('.ts') ? '../../dist/runtime/worker-entry.cjs' : './worker-entry.cjs';
   return fileURLToPath(new URL(rel, here));
 }
 
