@@ -19,7 +19,7 @@
 // Without --checkpoint (follow only) the same loop runs with no intents and no checkpoints: a restart
 // starts over from the beginning of the file, and batch ids from 1.
 
-import { open, readdir, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError, IOError } from '../errors.js';
 import { bomLength } from '../codec/bom.js';
@@ -30,6 +30,7 @@ import { Batch } from '../plan/batch.js';
 import { KernelRuntime } from '../runtime/pool.js';
 import { ColumnarAggregate, DEFAULT_SHARDS, aggMask, badRecordError } from '../runtime/columnar-aggregate.js';
 import { csvResultHeader, ResultRows, writeCsvResult } from '../sinks/csv-result.js';
+import { DeadLetters } from '../sinks/dead-letter-file.js';
 import { TextFilesSink } from '../sinks/text-files.js';
 import {
   CheckpointStore, type FileOffset, type FileRange, type JsonObject, type StoredCheckpoint,
@@ -45,11 +46,8 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
 const SIZE_POLL_MS = 50;
 /** A checkpointed position also holds the SHA-256 of the file's first bytes (at most this many), to notice a replaced file. */
 const PREFIX_CHECK_BYTES = 64 * 1024;
-/** Characters of dead letters buffered before they are written out. */
-const DEAD_LETTER_BUFFER = 1 << 20;
 /** The id under which the aggregate's state is checkpointed. */
 const STATE_ID = 'aggregate';
-const utf8 = new TextEncoder();
 
 export interface FileBatchOptions {
   /** Ends the job after the batch at hand (the CLI wires SIGINT/SIGTERM here). */
@@ -466,85 +464,5 @@ async function removeStaleTemps(prefix: string): Promise<void> {
   }
   for (const name of names) {
     if (name.startsWith(stem) && /\.csv\.\d+\.tmp$/.test(name)) await rm(join(parent, name), { recursive: true, force: true });
-  }
-}
-
-/**
- * The dead-letter file of a micro-batch job: lines are buffered and appended as the buffer fills (the
- * decoder waits meanwhile, so bad input stays in bounded memory) and at the end of each batch, fsynced
- * then when the job checkpoints. A restored job first cuts it back to the length its checkpoint
- * recorded (the replayed batches append those dead letters again); a fresh job starts it empty.
- */
-class DeadLetters {
-  readonly path: string;
-  /** Bytes in the file (flushed). */
-  bytes: number;
-  private readonly fh: FileHandle;
-  private readonly durable: boolean;
-  private pending: string[] = [];
-  private pendingChars = 0;
-
-  private constructor(path: string, bytes: number, fh: FileHandle, durable: boolean) {
-    this.path = path;
-    this.bytes = bytes;
-    this.fh = fh;
-    this.durable = durable;
-  }
-
-  /** Opens `path` cut to `keepBytes` (0: empty; undefined: as it is, appending). */
-  static async open(path: string, keepBytes: number | undefined, durable: boolean): Promise<DeadLetters> {
-    try {
-      const fh = await open(path, 'a');
-      try {
-        let size = (await fh.stat()).size;
-        if (keepBytes !== undefined && size > keepBytes) {
-          await truncate(path, keepBytes);
-          size = keepBytes;
-        }
-        return new DeadLetters(path, size, fh, durable);
-      } catch (err) {
-        await fh.close();
-        throw err;
-      }
-    } catch (cause) {
-      throw new IOError('ERR_OUTPUT', path, `cannot write the dead-letter file ${path}: ${(cause as Error).message}`, { cause });
-    }
-  }
-
-  /** Buffers a line; when the buffer is full, returns the promise of its write (the caller waits). */
-  add(line: string): Promise<void> | undefined {
-    this.pending.push(line);
-    this.pendingChars += line.length;
-    return this.pendingChars >= DEAD_LETTER_BUFFER ? this.write() : undefined;
-  }
-
-  /** Writes what is buffered and, for a checkpointed job, waits until the file is on disk. */
-  async flush(): Promise<void> {
-    await this.write();
-    if (this.durable) {
-      try {
-        await this.fh.sync();
-      } catch (cause) {
-        throw new IOError('ERR_OUTPUT', this.path, `cannot write the dead-letter file ${this.path}: ${(cause as Error).message}`, { cause });
-      }
-    }
-  }
-
-  private async write(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const bytes = utf8.encode(this.pending.join(''));
-    this.pending = [];
-    this.pendingChars = 0;
-    try {
-      let at = 0;
-      while (at < bytes.length) at += (await this.fh.write(bytes, at, bytes.length - at)).bytesWritten;
-    } catch (cause) {
-      throw new IOError('ERR_OUTPUT', this.path, `cannot write the dead-letter file ${this.path}: ${(cause as Error).message}`, { cause });
-    }
-    this.bytes += bytes.length;
-  }
-
-  async close(): Promise<void> {
-    await this.fh.close().catch(() => undefined);
   }
 }

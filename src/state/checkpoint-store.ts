@@ -566,8 +566,12 @@ export class CheckpointStore {
     }
   }
 
-  /** Writes checkpoint `c.batch` atomically (replacing one of that id), then drops all but the newest `keep`. */
-  async save(c: Checkpoint): Promise<void> {
+  /**
+   * Writes checkpoint `c.batch` atomically (replacing one of that id), then drops all but the newest
+   * `keep`. With `prune: false` nothing is dropped until the caller calls prune(): a job whose recovery
+   * may still need the checkpoint before this one (Kafka exactly-once, until batch `c.batch` commits).
+   */
+  async save(c: Checkpoint, options: { prune?: boolean } = {}): Promise<void> {
     if (!isCount(c.batch) || c.batch < 1) throw new RangeError(`checkpoint batch must be a positive integer, got ${c.batch}`);
     const name = batchDirName(c.batch);
     const target = join(this.dir, name);
@@ -630,7 +634,7 @@ export class CheckpointStore {
       await rename(temp, target);
       await fsyncPath(this.dir);
       if (replacing) await rm(old, { recursive: true, force: true });
-      await this.prune();
+      if (options.prune !== false) await this.prune();
     } catch (err) {
       await rm(temp, { recursive: true, force: true }).catch(() => undefined);
       if (err instanceof CheckpointError) throw err;
@@ -639,14 +643,39 @@ export class CheckpointStore {
   }
 
   /** Removes all but the newest `keep` checkpoints, and the intents of batches they no longer need to replay. */
-  private async prune(): Promise<void> {
+  async prune(): Promise<void> {
     const ids = await listIds(this.dir, BATCH_DIR);
-    for (const id of ids.slice(this.keep)) await rm(join(this.dir, batchDirName(id)), { recursive: true, force: true });
+    try {
+      for (const id of ids.slice(this.keep)) await rm(join(this.dir, batchDirName(id)), { recursive: true, force: true });
+    } catch (err) {
+      throw new CheckpointError(this.dir, `cannot remove old checkpoints in ${this.dir}: ${(err as Error).message}`, { cause: err });
+    }
     const oldest = ids.slice(0, this.keep).at(-1);
     if (oldest === undefined) return;
     // restoring checkpoint `oldest` replays the intents after it; older ones serve nothing
     for (const id of await listIds(this.dir, INTENT_FILE)) {
       if (id <= oldest) await unlink(join(this.dir, intentName(id))).catch(() => undefined);
+    }
+  }
+  /**
+   * Removes checkpoint `batch` and the intents from `batch` on: a checkpoint the job's recovery found to
+   * be of a batch whose output never committed (Kafka exactly-once), so that batch runs again, cut anew.
+   */
+  async discard(batch: number): Promise<void> {
+    try {
+      const dir = join(this.dir, batchDirName(batch));
+      // renamed first, so a crash half-way through the removal leaves no half checkpoint under the batch's name
+      const doomed = join(this.dir, `.old-${batchDirName(batch)}-${process.pid}`);
+      if (await stat(dir).then(() => true, () => false)) {
+        await rename(dir, doomed);
+        await fsyncPath(this.dir);
+        await rm(doomed, { recursive: true, force: true });
+      }
+      for (const id of await listIds(this.dir, INTENT_FILE)) {
+        if (id >= batch) await unlink(join(this.dir, intentName(id))).catch(() => undefined);
+      }
+    } catch (err) {
+      throw new CheckpointError(this.dir, `cannot discard checkpoint ${batch} in ${this.dir}: ${(err as Error).message}`, { batch, cause: err });
     }
   }
 }
