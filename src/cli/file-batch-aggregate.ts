@@ -37,7 +37,7 @@ import {
 } from '../state/checkpoint-store.js';
 import { sha256Hex } from '../state/durable-fs.js';
 import type { Fingerprint } from '../state/fingerprint.js';
-import { restoreShard, snapshotShard } from '../state/shard-snapshot.js';
+import { restoreShards, snapshotShard } from '../state/shard-snapshot.js';
 import type { ByteShardTable } from '../state/shard-table.js';
 import { deadLetterLine, fileDecodeOptions, inputError, type AggregateResult } from './aggregate.js';
 
@@ -407,15 +407,7 @@ async function acceptCheckpoint(
   if (state?.kind !== 'shards' || (state.mask & mask) !== mask) {
     throw new CheckpointError(c.path, `checkpoint ${c.path} holds no aggregate state with the columns --agg needs`, { batch: c.batch });
   }
-  const tables: ByteShardTable[] = [];
-  try {
-    for (let s = 0; s < state.shards.length; s++) {
-      tables.push(restoreShard(rt.arena, rt.k, state.shards[s]!, { index: s, count: c.shards }));
-    }
-  } catch (err) {
-    for (const t of tables) t.free();
-    throw err;
-  }
+  const tables = restoreShards(rt.arena, rt.k, state.shards);
   const extra = c.extra;
   const num = (x: unknown): number => (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 ? x : 0);
   const deadLetter = extra.deadLetter as { path?: unknown; bytes?: unknown } | undefined;

@@ -16,7 +16,7 @@
 import type { KernelRuntime } from '../runtime/pool.js';
 import { aggregateRouted } from '../runtime/route.js';
 import type { OperatorState } from '../state/checkpoint-store.js';
-import { restoreShard, snapshotShard, SnapshotError } from '../state/shard-snapshot.js';
+import { restoreShard, restoreShards, snapshotShard, SnapshotError } from '../state/shard-snapshot.js';
 import { ShardSet, type ByteShardTable, type ByteKeyInput } from '../state/shard-table.js';
 import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../wasm/abi.js';
 import { PairColumnsBuilder, type PairColumns } from './columns.js';
@@ -147,14 +147,7 @@ export class WasmKeyedAccumulators implements KeyedAccumulators {
       throw new SnapshotError(`state ${state.id} has ${state.shards.length} shards, the operator ${this.shards}`);
     }
     const { arena, k } = this.runtime;
-    const tables: ByteShardTable[] = [];
-    try {
-      for (let s = 0; s < this.shards; s++) tables.push(restoreShard(arena, k, state.shards[s]!, { index: s, count: this.shards }));
-    } catch (err) {
-      for (const t of tables) t.free();
-      throw err;
-    }
-    tables.forEach((t, s) => this.set.replaceTable(s, t));
+    restoreShards(arena, k, state.shards).forEach((t, s) => this.set.replaceTable(s, t));
   }
 
   close(): void {

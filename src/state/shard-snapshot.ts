@@ -157,3 +157,15 @@ export function restoreShard(
     arena.release(keyOffs);
   }
 }
+
+/** Every shard of a keyed state rebuilt, shard s from `snaps[s]` (see restoreShard); all of them or none (SnapshotError). */
+export function restoreShards(arena: SharedArena, kernels: KernelExports, snaps: readonly ShardSnapshot[]): ByteShardTable[] {
+  const tables: ByteShardTable[] = [];
+  try {
+    for (let s = 0; s < snaps.length; s++) tables.push(restoreShard(arena, kernels, snaps[s]!, { index: s, count: snaps.length }));
+  } catch (err) {
+    for (const t of tables) t.free();
+    throw err;
+  }
+  return tables;
+}
