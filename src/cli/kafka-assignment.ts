@@ -6,7 +6,8 @@
 //               write nothing more), restore shard p from changelog partition p (read to its end), read
 //               the group's committed offset of p, and start p at max(committed, the changelog's marker):
 //               a commit that failed after its state was written must not count that input twice
-//               single member: start p at the committed offset read when the job started
+//               single member: start p where the job's local checkpoint says (`starts`), else at the
+//               committed offset read when the job started
 //
 // A rebalance that happens while a restore runs just makes more changes: apply() loops until there are
 // none, and KafkaSource.start() ignores a partition whose epoch moved on meanwhile.
@@ -36,6 +37,11 @@ export interface KafkaAssignmentOptions {
   handover?: HandoverParts;
   /** One line per assignment change (stderr in the CLI). */
   log?: (line: string) => void;
+  /**
+   * Single member: where each partition starts (the next offset to read, from a local checkpoint). A
+   * partition not in it starts at the source's default (the group's committed offset, else its first).
+   */
+  starts?: ReadonlyMap<number, number>;
 }
 
 export class KafkaAssignment {
@@ -64,7 +70,8 @@ export class KafkaAssignment {
       if (added.length === 0) continue;
       const epochs = new Map(added.map((p) => [p, source.epochOf(p)!]));
       if (!handover) {
-        for (const p of added) source.start(p, epochs.get(p)!);
+        const starts = this.options.starts;
+        for (const p of added) source.start(p, epochs.get(p)!, starts?.get(p) ?? source.defaultStart(p));
         continue;
       }
       await handover.transactions.fence(added);

@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--dead-letter <url>', 'kafka input: bad records to kafka://HOST:PORT/TOPIC (same as --on-error dead-letter:<url>)')
     .option('--follow', 'keep reading: new lines of a growing file, or new Kafka messages (default: stop at the end seen at start)')
     .option('--batch-interval <ms>', 'file --follow: milliseconds between micro-batches (default 1000)')
-    .option('--checkpoint <dir>', 'file input: checkpoint state and position after every batch in <dir>, and resume from it')
+    .option('--checkpoint <dir>', 'checkpoint state and input position (file byte, Kafka offsets) after every batch in <dir>, and resume from it')
     .option('--checkpoint-keep <k>', 'checkpoints kept in the --checkpoint directory (default 3)')
     .option('--exactly-once', 'kafka output: one transaction per batch holding the outputs and the consumed offsets')
     .option('--out-format <format>', 'kafka output message values: json (default) or csv')

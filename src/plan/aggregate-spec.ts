@@ -43,7 +43,10 @@ export interface AggregateSpec {
   follow?: boolean;
   /** Follow mode with a file input: milliseconds between micro-batches. */
   batchInterval: number;
-  /** File input: the checkpoint directory (state, offsets and batch intents; see src/state/checkpoint-store.ts). */
+  /**
+   * The checkpoint directory (state, offsets and batch intents; see src/state/checkpoint-store.ts): a file
+   * input, or a Kafka input read by this job alone (src/cli/kafka-checkpoint.ts).
+   */
   checkpoint?: string;
   /** Checkpoints kept. */
   checkpointKeep: number;
@@ -199,8 +202,7 @@ export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
   }
   if (o.checkpoint !== undefined) {
     if (o.checkpoint === '') throw new OptionError('--checkpoint', '--checkpoint <dir> must not be empty');
-    if (o.input === '-') throw new OptionError('--checkpoint', '--checkpoint needs a file --input: standard input cannot be read again after a restart');
-    if (kafkaInput) throw new OptionError('--checkpoint', '--checkpoint is not supported for a kafka:// --input yet');
+    if (o.input === '-') throw new OptionError('--checkpoint', '--checkpoint needs a file or a kafka:// --input: standard input cannot be read again after a restart');
   }
   if (o.checkpointKeep !== undefined && o.checkpoint === undefined) {
     throw new OptionError('--checkpoint-keep', '--checkpoint-keep needs --checkpoint <dir>');

@@ -657,17 +657,18 @@ export class CheckpointStore {
       if (id <= oldest) await unlink(join(this.dir, intentName(id))).catch(() => undefined);
     }
   }
+
   /**
-   * Removes checkpoint `batch` and the intents from `batch` on: a checkpoint the job's recovery found to
-   * be of a batch whose output never committed (Kafka exactly-once), so that batch runs again, cut anew.
+   * Removes checkpoint `batch`, every later one, and their intents: checkpoints a job's recovery found to
+   * be of batches whose output never committed (Kafka exactly-once), so those batches run again, cut anew.
    */
   async discard(batch: number): Promise<void> {
     try {
-      const dir = join(this.dir, batchDirName(batch));
-      // renamed first, so a crash half-way through the removal leaves no half checkpoint under the batch's name
-      const doomed = join(this.dir, `.old-${batchDirName(batch)}-${process.pid}`);
-      if (await stat(dir).then(() => true, () => false)) {
-        await rename(dir, doomed);
+      for (const id of await listIds(this.dir, BATCH_DIR)) {
+        if (id < batch) continue;
+        // renamed first: a crash half-way through the removal leaves no half checkpoint under a batch's name
+        const doomed = join(this.dir, `.old-${batchDirName(id)}-${process.pid}`);
+        await rename(join(this.dir, batchDirName(id)), doomed);
         await fsyncPath(this.dir);
         await rm(doomed, { recursive: true, force: true });
       }

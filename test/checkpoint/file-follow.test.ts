@@ -264,14 +264,13 @@ describe('sluice aggregate --checkpoint over a file', () => {
     const input = file(dir, 'in.csv', 'a,1\n');
     const cases: Array<[string[], string]> = [
       [['--input', '-', '--follow'], 'sluice: --follow needs a file or a kafka:// --input (standard input is read to its end anyway)\n'],
-      [['--input', '-', '--checkpoint', 'c'], 'sluice: --checkpoint needs a file --input: standard input cannot be read again after a restart\n'],
+      [['--input', '-', '--checkpoint', 'c'], 'sluice: --checkpoint needs a file or a kafka:// --input: standard input cannot be read again after a restart\n'],
       [['--input', input, '--checkpoint', path.join(dir, 'c'), '--checkpoint-keep', '0'], 'sluice: --checkpoint-keep must be an integer from 1 to 1000, got "0"\n'],
       [['--input', input, '--checkpoint-keep', '2'], 'sluice: --checkpoint-keep needs --checkpoint <dir>\n'],
       [['--input', input, '--follow', '--batch-interval', '0'], 'sluice: --batch-interval must be an integer from 1 to 86400000, got "0"\n'],
       [['--input', input, '--follow', '--batch-interval', '1.5s'], 'sluice: --batch-interval must be an integer from 1 to 86400000, got "1.5s"\n'],
       [['--input', input, '--batch-interval', '100'], 'sluice: --batch-interval applies to --follow with a file --input\n'],
       [['--input', 'kafka://127.0.0.1:1/t', '--follow', '--batch-interval', '100'], 'sluice: --batch-interval applies to --follow with a file --input\n'],
-      [['--input', 'kafka://127.0.0.1:1/t', '--checkpoint', 'c'], 'sluice: --checkpoint is not supported for a kafka:// --input yet\n'],
     ];
     for (const [extra, message] of cases) {
       const r = await runCli(['aggregate', '--key', '0', '--value', '1', '--agg', 'sum', ...extra]);
