@@ -224,3 +224,53 @@ export async function produceLines(topic: string, lines: string): Promise<number
   if ((await code) !== 0) throw new Error(`scripts/kafka.mjs produce ${topic} failed:\n${err}`);
   return Number(out.trim());
 }
+
+/**
+ * Creates a topic named `${prefix}-<random>` and waits until every partition has a leader and answers
+ * (right after a broker starts, metadata can name a partition its leader does not host yet).
+ */
+export async function createTopic(admin: Admin, prefix: string, partitions: number): Promise<string> {
+  const topic = uniqueName(prefix);
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+  const ready = await eventually(async () => {
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.length === partitions;
+    } catch {
+      return false;
+    }
+  }, 30_000, 100);
+  if (!ready) throw new Error(`topic ${topic} has no leaders after 30 s`);
+  return topic;
+}
+
+/** The offsets `group` committed for `topic`, partition -> offset (-1: none). */
+export async function groupOffsets(admin: Admin, group: string, topic: string): Promise<Map<number, number>> {
+  const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  return new Map(committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)]));
+}
+
+/** Whether `group` has committed the end offsets of every partition of `topic`. */
+export async function groupCaughtUp(admin: Admin, group: string, topic: string): Promise<boolean> {
+  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), groupOffsets(admin, group, topic)]);
+  return ends.every((e) => committed.get(e.partition) === Number(e.high));
+}
+
+/**
+ * The output of a job with --agg count,sum read back: checks that each key's running total, in offset
+ * order, only grows (a batch seen twice would repeat a total, a lost one would be made up later but a
+ * replay of an older state would go back), and returns each key's last total.
+ */
+export function checkRunningTotals(read: ReadMessage[]): Map<string, { count: number; sum: number }> {
+  const last = new Map<string, { count: number; sum: number }>();
+  const inOrder = [...read].sort((x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset));
+  for (const m of inOrder) {
+    const v = JSON.parse(m.value) as { count: number; sum: number };
+    const prev = last.get(m.key);
+    if (prev && !(v.count > prev.count && v.sum > prev.sum)) {
+      throw new Error(`key ${m.key}: ${JSON.stringify(v)} at offset ${m.offset} of partition ${m.partition} after ${JSON.stringify(prev)}`);
+    }
+    last.set(m.key, v);
+  }
+  return last;
+}
