@@ -56,6 +56,23 @@ export function isFenced(err: unknown): boolean {
   return false;
 }
 
+/**
+ * Runs `step` again while the coordinator answers CONCURRENT_TRANSACTIONS: EndTxn returns once the commit is
+ * decided, and the coordinator finishes it (writes the markers) a moment later, refusing meanwhile to add
+ * offsets to the id's next transaction. kafkajs retries that for the produce requests of a transaction,
+ * not for AddOffsetsToTxn, so a transaction that starts with its offsets would fail right after a commit.
+ */
+async function whileConcurrent(step: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if ((err as { type?: string }).type !== 'CONCURRENT_TRANSACTIONS' || attempt >= 40) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(20 * (attempt + 1), 250)));
+    }
+  }
+}
+
 export class KafkaTransactions {
   private readonly options: KafkaTransactionsOptions;
   private readonly kafka: Kafka;
@@ -127,7 +144,8 @@ export class KafkaTransactions {
         await tx.sendBatch({ topicMessages: part, acks: -1 });
       }
       if (offsets && offsets.partitions.length > 0) {
-        await tx.sendOffsets({ consumerGroupId: this.options.groupId, topics: [{ topic: this.options.topic, partitions: offsets.partitions }] });
+        const send = tx.sendOffsets.bind(tx, { consumerGroupId: this.options.groupId, topics: [{ topic: this.options.topic, partitions: offsets.partitions }] });
+        await whileConcurrent(send);
       }
       await beforeCommit?.();
       await tx.commit();
