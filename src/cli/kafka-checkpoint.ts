@@ -246,8 +246,10 @@ export async function recoverKafkaJob(store: CheckpointStore, o: KafkaRecoveryOp
   if (!chosen) return fresh;
   restoredNote(chosen);
   if (chosen.catchUp) {
+    const first = chosen.batch + 1;
+    const last = chosen.catchUp.batch;
     o.note(
-      `consumer group ${o.group} committed batches ${chosen.batch + 1}..${chosen.catchUp.batch} (up to ${offsetList(chosen.catchUp.to)}), ` +
+      `consumer group ${o.group} committed ${first === last ? `batch ${last}` : `batches ${first}..${last}`} (up to ${offsetList(chosen.catchUp.to)}), ` +
         'whose checkpoints are damaged: their input is aggregated again without output (their outputs are in Kafka already)',
     );
   }

@@ -76,6 +76,13 @@ describe('aggregate spec: Kafka options', () => {
     expect(optionOf(() => parseAggregateSpec({ ...base, ...o }))).toBe(option);
   });
 
+  it('--checkpoint takes a kafka:// input (with or without a group, --follow, --exactly-once)', () => {
+    const s = parseAggregateSpec({ ...base, input: 'kafka://h:1/in?group=g', out: 'kafka://h:1/out', checkpoint: 'ckpt', checkpointKeep: '2', follow: true, exactlyOnce: true });
+    expect([s.checkpoint, s.checkpointKeep, s.follow, s.exactlyOnce]).toEqual(['ckpt', 2, true, true]);
+    expect(parseAggregateSpec({ ...base, input: 'kafka://h:1/in', out: 'totals.csv', checkpoint: 'ckpt' }).checkpoint).toBe('ckpt');
+    expect(optionOf(() => parseAggregateSpec({ ...base, input: 'kafka://h:1/in', checkpoint: '' }))).toBe('--checkpoint');
+  });
+
   it('--dead-letter kafka:// is the dead-letter policy', () => {
     const s = parseAggregateSpec({ ...base, input: 'kafka://h:1/in', deadLetter: 'kafka://h:1/dead' });
     expect(s.onError).toEqual({ kind: 'dead-letter', path: 'kafka://h:1/dead', kafka: { brokers: ['h:1'], topic: 'dead', group: undefined } });
