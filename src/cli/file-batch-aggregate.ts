@@ -33,21 +33,19 @@ import { csvResultHeader, ResultRows, writeCsvResult } from '../sinks/csv-result
 import { DeadLetters } from '../sinks/dead-letter-file.js';
 import { TextFilesSink } from '../sinks/text-files.js';
 import {
-  CheckpointStore, type FileOffset, type FileRange, type JsonObject, type StoredCheckpoint,
+  CheckpointStore, type FileOffset, type FileRange, type StoredCheckpoint,
 } from '../state/checkpoint-store.js';
 import { sha256Hex } from '../state/durable-fs.js';
 import type { Fingerprint } from '../state/fingerprint.js';
-import { restoreShards, snapshotShard } from '../state/shard-snapshot.js';
 import type { ByteShardTable } from '../state/shard-table.js';
 import { deadLetterLine, fileDecodeOptions, inputError, type AggregateResult } from './aggregate.js';
+import { aggregateState, countersExtra, countersOf, deadLetterKeep, restoreAggregate, type JobCounters } from './aggregate-checkpoint.js';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 /** Follow mode: how often the file's size is looked at between ticks, for a batch cut by size. */
 const SIZE_POLL_MS = 50;
 /** A checkpointed position also holds the SHA-256 of the file's first bytes (at most this many), to notice a replaced file. */
 const PREFIX_CHECK_BYTES = 64 * 1024;
-/** The id under which the aggregate's state is checkpointed. */
-const STATE_ID = 'aggregate';
 
 export interface FileBatchOptions {
   /** Ends the job after the batch at hand (the CLI wires SIGINT/SIGTERM here). */
@@ -87,14 +85,10 @@ export function followOutPrefix(out: string): string {
 }
 
 /** Where a job's checkpointed position and counters come from: a checkpoint, or the start. */
-interface Resume {
+interface Resume extends JobCounters {
   batch: number;
   byte: number;
   line: number;
-  records: number;
-  bad: number;
-  /** The dead-letter file and its length at the checkpoint. */
-  deadLetter: { path: string; bytes: number } | undefined;
   tables: ByteShardTable[] | undefined;
 }
 
@@ -183,8 +177,7 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
     if (spec.onError.kind === 'dead-letter') {
       const path = spec.onError.path;
       // restored: cut back to the checkpoint's length (only if it is the file the checkpoint counted)
-      const keep = resume.batch === 0 ? 0 : resume.deadLetter?.path === resolve(path) ? resume.deadLetter.bytes : undefined;
-      dead = await DeadLetters.open(path, keep, store !== undefined);
+      dead = await DeadLetters.open(path, deadLetterKeep(path, resume.batch, resume), store !== undefined);
     }
 
     const outPrefix = follow && spec.out !== '-' ? followOutPrefix(spec.out) : undefined;
@@ -238,8 +231,8 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
           time,
           shards: agg!.state.size,
           offsets: { input: await fileOffset(fh, path, position(), agg!.line, columns) },
-          states: [{ kind: 'shards', id: STATE_ID, mask: agg!.mask, shards: agg!.state.tables.map((t) => snapshotShard(t, agg!.mask)) }],
-          extra: counters(records, skipped, dead),
+          states: [aggregateState(agg!)],
+          extra: countersExtra({ records, bad: skipped, deadLetter: dead }),
         });
       }
       batch = id;
@@ -403,27 +396,8 @@ async function acceptCheckpoint(
         'it was truncated or replaced; use a new --checkpoint directory to aggregate it from the start',
     );
   }
-  const state = c.states.find((s) => s.id === STATE_ID);
-  if (state?.kind !== 'shards' || (state.mask & mask) !== mask) {
-    throw new CheckpointError(c.path, `checkpoint ${c.path} holds no aggregate state with the columns --agg needs`, { batch: c.batch });
-  }
-  const tables = restoreShards(rt.arena, rt.k, state.shards);
-  const extra = c.extra;
-  const num = (x: unknown): number => (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 ? x : 0);
-  const deadLetter = extra.deadLetter as { path?: unknown; bytes?: unknown } | undefined;
-  return {
-    batch: c.batch,
-    byte: offset.byte,
-    line: offset.line,
-    records: num(extra.records),
-    bad: num(extra.badRecords),
-    deadLetter: typeof deadLetter?.path === 'string' ? { path: deadLetter.path, bytes: num(deadLetter.bytes) } : undefined,
-    tables,
-  };
-}
-
-function counters(records: number, bad: number, dead: DeadLetters | undefined): JsonObject {
-  return { records, badRecords: bad, ...(dead ? { deadLetter: { path: resolve(dead.path), bytes: dead.bytes } } : {}) };
+  const tables = restoreAggregate(c, rt, mask);
+  return { batch: c.batch, byte: offset.byte, line: offset.line, ...countersOf(c.extra), tables };
 }
 
 /** Batch N's changed keys: `<prefix>-N.csv/part-00000` (header + rows) + `_SUCCESS`, or rows on stdout. */

@@ -35,7 +35,6 @@
 // output that is once, at the end, after the file is renamed into place: a job stopped half-way leaves
 // the group where it was.
 
-import { resolve } from 'node:path';
 import type { Admin, Message, TopicMessages } from 'kafkajs';
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import { BadMessageError, CoPartitionError, ProducerFencedError, SluiceError } from '../errors.js';
@@ -53,11 +52,10 @@ import { KafkaSink } from '../sinks/kafka.js';
 import { KafkaTransactions, type TransactionScope } from '../sinks/kafka-transactions.js';
 import { Changelog } from '../state/changelog.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
-import { snapshotShard } from '../state/shard-snapshot.js';
 import { KafkaAssignment } from './kafka-assignment.js';
+import { aggregateState, countersExtra, deadLetterKeep } from './aggregate-checkpoint.js';
 import {
-  KAFKA_STATE_ID, committedOffsets, kafkaCheckpointExtra, kafkaJobFingerprint, kafkaOffset, kafkaRange, recoverKafkaJob,
-  refuseLiveMembers, type KafkaResume, type PartitionOffsets,
+  committedOffsets, kafkaJobFingerprint, kafkaOffset, kafkaRange, recoverKafkaJob, refuseLiveMembers, type KafkaResume, type PartitionOffsets,
 } from './kafka-checkpoint.js';
 
 export interface KafkaAggregateResult {
@@ -379,8 +377,8 @@ export async function runKafkaAggregate(spec: AggregateSpec, options: KafkaAggre
         time: Date.now(),
         shards: agg!.state.size,
         offsets: { input: kafkaOffset(input.topic, position) },
-        states: [{ kind: 'shards', id: KAFKA_STATE_ID, mask: agg!.mask, shards: agg!.state.tables.map((t) => snapshotShard(t, agg!.mask)) }],
-        extra: kafkaCheckpointExtra({ records: recordsBefore + agg!.records, bad: skipped, stamp: agg!.stamp, deadLetter: deadFile }),
+        states: [aggregateState(agg!)],
+        extra: countersExtra({ records: recordsBefore + agg!.records, bad: skipped, deadLetter: deadFile }, { stamp: agg!.stamp }),
       },
       { prune },
     );
@@ -515,8 +513,7 @@ export async function runKafkaAggregate(spec: AggregateSpec, options: KafkaAggre
     if (spec.onError.kind === 'dead-letter' && !deadKafka) {
       // restored: cut back to the checkpoint's length (only if it is the file the checkpoint counted)
       const path = spec.onError.path;
-      const keep = !resume || resume.batch === 0 ? 0 : resume.deadLetter?.path === resolve(path) ? resume.deadLetter.bytes : undefined;
-      deadFile = await DeadLetters.open(path, keep, checkpointed);
+      deadFile = await DeadLetters.open(path, deadLetterKeep(path, resume?.batch ?? 0, resume), checkpointed);
     }
     if (sink && !exactlyOnce) await sink.connect();
     if (deadSink) await deadSink.connect();

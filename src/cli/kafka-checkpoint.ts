@@ -23,21 +23,16 @@
 // (a transaction of offsets only): a restart goes on from the newest usable checkpoint, and what was written
 // after it is written again (at least once).
 
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { CheckpointError, SluiceError, kafkaError } from '../errors.js';
 import type { AggregateSpec } from '../plan/aggregate-spec.js';
 import type { KernelRuntime } from '../runtime/pool.js';
 import { DEFAULT_SHARDS } from '../runtime/columnar-aggregate.js';
-import {
-  batchDirName, type CheckpointStore, type JsonObject, type KafkaOffset, type KafkaRange, type StoredCheckpoint,
-} from '../state/checkpoint-store.js';
+import { batchDirName, type CheckpointStore, type KafkaOffset, type KafkaRange, type StoredCheckpoint } from '../state/checkpoint-store.js';
 import type { Fingerprint } from '../state/fingerprint.js';
-import { restoreShards } from '../state/shard-snapshot.js';
 import type { ByteShardTable } from '../state/shard-table.js';
-
-/** The id under which the aggregate's state is checkpointed. */
-export const KAFKA_STATE_ID = 'aggregate';
+import { countOf, countersOf, restoreAggregate, type JobCounters } from './aggregate-checkpoint.js';
 
 /** Partition -> the next offset to read. */
 export type PartitionOffsets = ReadonlyMap<number, number>;
@@ -94,17 +89,13 @@ export function compareOffsets(a: PartitionOffsets, b: PartitionOffsets): 'equal
 }
 
 /** What a job goes on from: a checkpoint, or the start. */
-export interface KafkaResume {
+export interface KafkaResume extends JobCounters {
   /** Id of the last batch in the state (0: none). */
   batch: number;
   /** The aggregate's stamp after that batch. */
   stamp: number;
   /** Where reading goes on, per partition (a partition not in it starts at its first offset). */
   offsets: PartitionOffsets;
-  records: number;
-  bad: number;
-  /** The dead-letter file and its length at the checkpoint. */
-  deadLetter: { path: string; bytes: number } | undefined;
   /** The restored shards (undefined: an empty state). */
   tables: ByteShardTable[] | undefined;
   /** The checkpoint restored. */
@@ -114,16 +105,6 @@ export interface KafkaResume {
    * `offsets` up to `to`, is folded into the state again without output; then the state is that of `batch`.
    */
   catchUp?: { batch: number; to: PartitionOffsets };
-}
-
-/** The counters a checkpoint of the Kafka job keeps in `extra`. */
-export function kafkaCheckpointExtra(o: { records: number; bad: number; stamp: number; deadLetter?: { path: string; bytes: number } }): JsonObject {
-  return {
-    records: o.records,
-    badRecords: o.bad,
-    stamp: o.stamp,
-    ...(o.deadLetter ? { deadLetter: { path: resolve(o.deadLetter.path), bytes: o.deadLetter.bytes } } : {}),
-  };
 }
 
 /** The input offsets of a checkpoint of Kafka topic `topic`; CheckpointError when it holds none. */
@@ -148,25 +129,14 @@ function partitionsOf(partitions: Record<string, unknown>, where: string): Map<n
 /** Rebuilds the state of checkpoint `c`; SnapshotError (ERR_CHECKPOINT: try an older one) when it cannot. */
 function acceptCheckpoint(c: StoredCheckpoint, rt: KernelRuntime, topic: string, mask: number): KafkaResume {
   const offsets = offsetsOf(c, topic);
-  const state = c.states.find((s) => s.id === KAFKA_STATE_ID);
-  if (state?.kind !== 'shards' || (state.mask & mask) !== mask) {
-    throw new CheckpointError(c.path, `checkpoint ${c.path} holds no aggregate state with the columns --agg needs`, { batch: c.batch });
-  }
-  const num = (x: unknown): number => (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 ? x : 0);
+  const tables = restoreAggregate(c, rt, mask);
   // the stamp the next batch must be above: the one recorded, and at least every group's
-  let stamp = num(c.extra.stamp);
-  for (const s of state.shards) for (let i = 0; i < s.count; i++) stamp = Math.max(stamp, s.stamps[i]!);
-  const dead = c.extra.deadLetter as { path?: unknown; bytes?: unknown } | undefined;
-  return {
-    batch: c.batch,
-    stamp,
-    offsets,
-    records: num(c.extra.records),
-    bad: num(c.extra.badRecords),
-    deadLetter: typeof dead?.path === 'string' ? { path: dead.path, bytes: num(dead.bytes) } : undefined,
-    tables: restoreShards(rt.arena, rt.k, state.shards),
-    checkpoint: c,
-  };
+  let stamp = countOf(c.extra.stamp);
+  for (const t of tables) {
+    const stamps = t.stamps();
+    for (let g = 0; g < t.count; g++) stamp = Math.max(stamp, stamps[g]!);
+  }
+  return { batch: c.batch, stamp, offsets, ...countersOf(c.extra), tables, checkpoint: c };
 }
 
 export interface KafkaRecoveryOptions {

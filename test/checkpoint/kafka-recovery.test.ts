@@ -274,7 +274,7 @@ describeKafka('a Kafka job\'s local checkpoint, restored (real broker)', () => {
       `  offset    input: kafka topic ${j.input}: ${ends.sort((a, b) => a.partition - b.partition).map((e) => `partition ${e.partition} at offset ${e.high}`).join(', ')}\n`,
     );
     expect(text).toMatch(/\n {2}state {5}aggregate: 16 shards, 25 keys, /);
-    expect(text).toMatch(/\n {2}counters  records=1600 badRecords=4 stamp=\d+ deadLetter=/);
+    expect(text).toMatch(/\n {2}counters  records=1600 badRecords=4 deadLetter=\{"path":"[^"]+","bytes":\d+\} stamp=\d+\n/);
   }, 180_000);
 
   it('a bounded job to a file, killed inside a checkpoint write, resumes and writes the exact totals; run again it reads only what is new', async () => {
