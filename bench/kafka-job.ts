@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners, type Admin, type Message } from 'kafkajs';
+import { createTopicAndWait } from '../dist/sources/kafka-topics.js';
 import { urlRows } from './data-gen.js';
 import { digestCsv, wall } from './file-job.js';
 import { Digest, median, type Figure } from './measure.js';
@@ -88,25 +89,6 @@ async function topicSize(kafka: Kafka, topic: string): Promise<number> {
   }
 }
 
-/**
- * Waits until every partition of a new topic has a leader. kafkajs's own waitForLeaders retries only
- * LEADER_NOT_AVAILABLE, but a busy KRaft broker first answers UNKNOWN_TOPIC_OR_PARTITION ("This server
- * does not host this topic-partition") for a topic it has just created; both mean: not yet.
- */
-async function waitForLeaders(admin: Admin, topic: string): Promise<void> {
-  let last: unknown;
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-      const parts = topics[0]?.partitions ?? [];
-      if (parts.length === PARTITIONS && parts.every((p) => p.leader >= 0)) return;
-    } catch (err) {
-      last = err;
-    }
-  }
-  throw new Error(`topic ${topic} has no leader for all ${PARTITIONS} partitions after 60 s${last ? `: ${(last as Error).message}` : ''}`);
-}
-
 /** Makes `topic` hold exactly the generator's rows, producing them unless it already does. */
 async function ensureTopic(kafka: Kafka, topic: string, rows: ReturnType<typeof urlRows>, log: (s: string) => void): Promise<void> {
   const n = rows.ids.length;
@@ -120,8 +102,7 @@ async function ensureTopic(kafka: Kafka, topic: string, rows: ReturnType<typeof 
       await admin.deleteTopics({ topics: [topic] });
       for (let i = 0; i < 60 && (await admin.listTopics()).includes(topic); i++) await new Promise((r) => setTimeout(r, 500));
     }
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: false });
-    await waitForLeaders(admin, topic);
+    await createTopicAndWait(admin, { topic, numPartitions: PARTITIONS, replicationFactor: 1 });
   } finally {
     await admin.disconnect();
   }

@@ -10,6 +10,7 @@
 
 import { Kafka, Partitioners, logLevel as kafkaLogLevel, type Admin, type Message, type Producer } from 'kafkajs';
 import { SluiceError } from '../errors.js';
+import { createTopicAndWait } from '../sources/kafka-topics.js';
 import { utf8Text } from '../plan/columns.js';
 import { GeneratorSource, type PageVisit } from '../sources/generator.js';
 import { systemClock } from '../runtime/scheduler.js';
@@ -33,9 +34,8 @@ const TICK_MS = 100;
 export async function ensureTopic(admin: Admin, topic: string): Promise<void> {
   try {
     if ((await admin.listTopics()).includes(topic)) return;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS }] });
+    await createTopicAndWait(admin, { topic, numPartitions: PARTITIONS });
   } catch (cause) {
-    if ((cause as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return;
     throw new SluiceError('ERR_KAFKA', `cannot create the Kafka topic ${topic}: ${(cause as Error).message}`, { cause });
   }
 }

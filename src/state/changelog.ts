@@ -24,6 +24,7 @@ import { Kafka, logLevel as kafkaLogLevel, type Admin, type Consumer, type EachB
 import { SluiceError, kafkaError } from '../errors.js';
 import { MessageKeys } from '../codec/message-keys.js';
 import type { KernelRuntime } from '../runtime/pool.js';
+import { createTopicAndWait } from '../sources/kafka-topics.js';
 import type { ByteShardTable, ShardSet } from './shard-table.js';
 
 export interface ChangelogOptions {
@@ -94,24 +95,16 @@ export class Changelog {
     try {
       await admin.connect();
       if (!(await admin.listTopics()).includes(this.topic)) {
-        await admin
-          .createTopics({
-            waitForLeaders: true,
-            topics: [
-              {
-                topic: this.topic,
-                numPartitions: this.options.partitions,
-                configEntries: [
-                  { name: 'cleanup.policy', value: 'compact' },
-                  // a small active segment: compaction never touches the active one, and a restore reads it all
-                  { name: 'segment.bytes', value: String(64 << 20) },
-                ],
-              },
-            ],
-          })
-          .catch((cause: { type?: string }) => {
-            if (cause?.type !== 'TOPIC_ALREADY_EXISTS') throw cause; // another member made it first
-          });
+        // another member may make it first: createTopicAndWait leaves an existing one as it is
+        await createTopicAndWait(admin, {
+          topic: this.topic,
+          numPartitions: this.options.partitions,
+          configEntries: [
+            { name: 'cleanup.policy', value: 'compact' },
+            // a small active segment: compaction never touches the active one, and a restore reads it all
+            { name: 'segment.bytes', value: String(64 << 20) },
+          ],
+        });
       }
       // right after a creation the partitions may still be electing their leaders
       let offsets: Awaited<ReturnType<Admin['fetchTopicOffsets']>> | undefined;

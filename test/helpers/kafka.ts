@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, inject, it } from 'vitest';
 import { Kafka, Partitioners, logLevel, type Admin, type IHeaders, type KafkaConfig, type Message } from 'kafkajs';
+import { createTopicAndWait } from '../../src/sources/kafka-topics.js';
 
 const isCI = (): boolean => !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 
@@ -231,7 +232,7 @@ export async function produceLines(topic: string, lines: string): Promise<number
  */
 export async function createTopic(admin: Admin, prefix: string, partitions: number): Promise<string> {
   const topic = uniqueName(prefix);
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
+  await createTopicAndWait(admin, { topic, numPartitions: partitions });
   const ready = await eventually(async () => {
     try {
       const offsets = await admin.fetchTopicOffsets(topic);

@@ -15,6 +15,7 @@ import {
 import { parseAggregateSpec, type AggregateSpecInput } from '../../src/plan/aggregate-spec.js';
 import { runKafkaAggregate, type KafkaAggregateOptions } from '../../src/cli/kafka-aggregate.js';
 import { BadMessageError } from '../../src/errors.js';
+import { createTopicAndWait } from '../../src/sources/kafka-topics.js';
 
 describeKafka('sluice aggregate on Kafka (real broker)', () => {
   let kafka: Kafka;
@@ -37,7 +38,7 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
 
   const topicOf = async (prefix: string, partitions: number): Promise<string> => {
     const topic = uniqueName(prefix);
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    await createTopicAndWait(admin, { topic, numPartitions: partitions });
     return topic;
   };
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { describeKafka, kafkaClient, uniqueName } from '../helpers/kafka.js';
+import { createTopicAndWait, waitForLeaders } from '../../src/sources/kafka-topics.js';
 
 describeKafka('kafka broker (real, local)', () => {
   let kafka: Kafka;
@@ -60,7 +61,8 @@ describeKafka('kafka broker (real, local)', () => {
   it('10k keyed messages over 6 partitions come back exactly once through a consumer group', async () => {
     const topic = uniqueName('keyed');
     const N = 10_000;
-    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true })).toBe(true);
+    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: false })).toBe(true);
+    await waitForLeaders(admin, topic, 6);
 
     const p = await producer({ idempotent: true, maxInFlightRequests: 5 });
     const CHUNK = 1000;
@@ -126,7 +128,7 @@ describeKafka('kafka broker (real, local)', () => {
     const topic = uniqueName('rebalance');
     const groupId = uniqueName('rebalance-group');
     const N = 3000;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+    await createTopicAndWait(admin, { topic, numPartitions: 6 });
     const p = await producer({ idempotent: true });
     await p.send({ topic, messages: Array.from({ length: N }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
 
@@ -181,13 +183,8 @@ describeKafka('kafka broker (real, local)', () => {
     const input = uniqueName('tx-in');
     const output = uniqueName('tx-out');
     const groupId = uniqueName('tx-group');
-    await admin.createTopics({
-      topics: [
-        { topic: input, numPartitions: 1 },
-        { topic: output, numPartitions: 3 },
-      ],
-      waitForLeaders: true,
-    });
+    await createTopicAndWait(admin, { topic: input, numPartitions: 1 });
+    await createTopicAndWait(admin, { topic: output, numPartitions: 3 });
 
     const p = await producer({
       transactionalId: uniqueName('tx-producer'),
@@ -256,13 +253,8 @@ describeKafka('kafka broker (real, local)', () => {
     const output = uniqueName('fence-out');
     const groupId = uniqueName('fence-group');
     const transactionalId = uniqueName('fence-producer');
-    await admin.createTopics({
-      topics: [
-        { topic: input, numPartitions: 1 },
-        { topic: output, numPartitions: 1 },
-      ],
-      waitForLeaders: true,
-    });
+    await createTopicAndWait(admin, { topic: input, numPartitions: 1 });
+    await createTopicAndWait(admin, { topic: output, numPartitions: 1 });
     const txProducer = () => producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
 
     // The "crashed" producer: a transaction left open, never committed nor aborted.

@@ -12,6 +12,7 @@ import { startCli } from '../helpers/cli.js';
 import { runKafkaAggregate } from '../../src/cli/kafka-aggregate.js';
 import { parseAggregateSpec } from '../../src/plan/aggregate-spec.js';
 import { CoPartitionError } from '../../src/errors.js';
+import { createTopicAndWait } from '../../src/sources/kafka-topics.js';
 import { changelogTopicFor } from '../../src/state/changelog.js';
 import { transactionalIdFor } from '../../src/sinks/kafka-transactions.js';
 
@@ -33,7 +34,7 @@ describeKafka('a consumer group of sluice members sharing partitions (real broke
 
   const topicOf = async (prefix: string, partitions: number): Promise<string> => {
     const topic = uniqueName(prefix);
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    await createTopicAndWait(admin, { topic, numPartitions: partitions });
     return topic;
   };
 
