@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'ERR_STATE'
   | 'ERR_CHECKPOINT'
   | 'ERR_KAFKA'
+  | 'ERR_DASHBOARD'
   | 'ERR_STOPPED';
 
 export interface SluiceErrorOptions {
@@ -65,6 +66,13 @@ export class BadMessageError extends SluiceError {
     this.partition = partition;
     this.offset = offset;
     this.reason = reason;
+  }
+}
+
+/** The demo's dashboard could not serve its page (e.g. the port is in use). */
+export class DashboardError extends SluiceError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_DASHBOARD', message, { cause });
   }
 }
 

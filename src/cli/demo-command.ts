@@ -4,6 +4,8 @@ import { OptionError } from '../errors.js';
 import { parseBrokerList } from '../plan/kafka-url.js';
 import { runDemo } from './demo.js';
 
+const DASHBOARD_PORT = 4040;
+
 function positive(raw: string | undefined, option: string, integer: boolean): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -13,7 +15,20 @@ function positive(raw: string | undefined, option: string, integer: boolean): nu
   return n;
 }
 
-export async function runDemoCommand(opts: Record<string, string | undefined>): Promise<void> {
+/** The port of `--dashboard [port]`: Spark's UI port 4040 when none is given, 0 for a free one. */
+function dashboardPort(raw: string | true): number {
+  if (raw === true) return DASHBOARD_PORT;
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) {
+    throw new OptionError('--dashboard', `--dashboard must be a port from 0 to 65535 (0: a free one), got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function onListening(url: string): void {
+  process.stderr.write(`sluice demo: dashboard at ${url}\n`);
+}
+
+export async function runDemoCommand(opts: Record<string, string | undefined> & { dashboard?: string | true }): Promise<void> {
   const seconds = positive(opts.seconds, '--seconds', false);
   const ratePerSecond = positive(opts.rate, '--rate', true);
   let workers: number | undefined;
@@ -25,7 +40,8 @@ export async function runDemoCommand(opts: Record<string, string | undefined>): 
   }
   if (opts.out === '') throw new OptionError('--out', '--out must be a directory path');
   const kafka = opts.kafka === undefined ? undefined : { brokers: parseBrokerList(opts.kafka, '--kafka') };
-  const summary = await runDemo({ seconds, out: opts.out ?? './out', ratePerSecond, workers, kafka });
+  const dashboard = opts.dashboard === undefined ? undefined : { port: dashboardPort(opts.dashboard), onListening };
+  const summary = await runDemo({ seconds, out: opts.out ?? './out', ratePerSecond, workers, kafka, dashboard });
   const produced = summary.produced ? [...summary.produced.values()].reduce((a, b) => a + b, 0) : undefined;
   process.stderr.write(
     `sluice demo: ${summary.batches} batches, ${summary.visits} visits, ${summary.pages} pages` +

@@ -3,6 +3,7 @@
 //   visits ─▶ pairs('page')               ─▶ reduceByKey('sum') ─▶ updateStateByKey('sum') ─▶ page-totals-<t>.csv
 //          └▶ pairs('page', 'durationMs') ─▶ reduceByKey('sum') ─▶ updateStateByKey('sum') ─▶ page-time-<t>.csv
 //                                                                                          └─▶ top-10 table
+//                                                                                          └─▶ dashboard (--dashboard)
 //
 //   visits = the generator, or with `kafka` the topic website_logs: the generator's visits are produced
 //   into it (src/cli/demo-kafka.ts) and read back as JSON lines (src/sources/kafka-columns.ts).
@@ -18,6 +19,7 @@ import type { DStream } from '../api/dstream.js';
 import { OptionError, type SluiceError } from '../errors.js';
 import type { TextOutput } from '../sinks/console.js';
 import { KafkaColumnSource, connectAdmin } from '../sources/kafka-columns.js';
+import { Dashboard } from './dashboard.js';
 import { VisitProducer, ensureTopic } from './demo-kafka.js';
 
 export interface DemoOptions {
@@ -37,6 +39,8 @@ export interface DemoOptions {
   batchInterval?: number;
   /** Run on Kafka: produce the visits into `topic` (default website_logs, made if missing) and read them back. */
   kafka?: { brokers: string[]; topic?: string };
+  /** Also serve a live dashboard on 127.0.0.1:`port` (0: a free port); `onListening` gets its address. */
+  dashboard?: { port: number; onListening?: (url: string) => void };
 }
 
 export interface DemoSummary {
@@ -84,8 +88,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   }
   if (typeof out !== 'string' || out === '') throw new OptionError('out', 'options.out must be a non-empty path');
 
-  const ssc = new StreamingContext({ batchInterval, workers: options.workers });
+  const { port } = options.dashboard ?? {};
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new OptionError('dashboard.port', 'options.dashboard.port must be an integer from 0 to 65535');
+  }
+
   const topic = options.kafka?.topic ?? 'website_logs';
+  let dashboard: Dashboard | undefined;
+  const ssc = new StreamingContext({ batchInterval, workers: options.workers });
   let admin: Admin | undefined;
   let feed: VisitProducer | undefined;
   let fromKafka: KafkaColumnSource<{ page: string; durationMs: number }> | undefined;
@@ -130,6 +140,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       summary.pages = totalViews.size;
       const top = [...totalViews].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP);
       const time = new Date(info.time).toISOString().slice(11, 19);
+      dashboard?.publish({
+        batches: summary.batches,
+        time: info.time,
+        records: info.records,
+        processingMs: info.processingMs,
+        visits: summary.visits,
+        pages: summary.pages,
+        source: options.kafka ? `Kafka topic ${topic}` : 'generator',
+        out,
+        top: top.map(([page, views]) => ({ page, views, batchViews: batchViews.get(page) ?? 0, avgMs: (totalTime.get(page) ?? 0) / views })),
+      });
       if (!tty) {
         const list = top.slice(0, 3).map(([page, n]) => `${page}=${n}`).join(' ');
         stdout.write(
@@ -173,6 +194,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   process.once('SIGINT', onSigint);
   if (tty) stdout.write(`${ESC}?25l${ESC}H${ESC}2J`);
   try {
+    if (port !== undefined) {
+      dashboard = await Dashboard.start(port);
+      options.dashboard?.onListening?.(dashboard.url);
+    }
     await ssc.start();
     await feed?.start();
     if (seconds !== undefined && !(await ssc.awaitTerminationOrTimeout(seconds * 1000))) await stop();
@@ -184,6 +209,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     await feed?.stop().catch(() => undefined);
     await ssc.stop().catch(() => undefined);
     await admin?.disconnect().catch(() => undefined);
+    await dashboard?.close();
   }
   if (failure) throw failure;
   if (feed) summary.produced = feed.sentByPage;

@@ -130,7 +130,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--rate <records/s>', 'generated page visits per second')
     .option('--workers <n>', 'worker threads (0: run on the main thread)')
     .option('--kafka <host:port>', 'produce the visits into the Kafka topic website_logs and monitor them from there')
-    .action(async (opts: Record<string, string | undefined>) => {
+    .option('--dashboard [port]', 'also show the monitor in a browser, at http://127.0.0.1:<port>/ (default 4040; 0: a free port)')
+    .action(async (opts: Record<string, string | undefined> & { dashboard?: string | true }) => {
       const { runDemoCommand } = await import('./demo-command.js');
       await runDemoCommand(opts);
     });
