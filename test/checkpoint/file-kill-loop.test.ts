@@ -126,7 +126,6 @@ describe('sluice aggregate --follow --checkpoint under kill -9', () => {
       }
     }
     // A batch written before a kill and replayed after it has the same bytes: one version per batch ever seen.
-    console.log("DEBUG", [...seen].map(([n, v]) => `${n}:${v.length}`).join(" "), stderrs.join("\n---\n"));
     for (const [n, versions] of seen) expect(versions.length, `batch ${n} was written with different contents`).toBe(1);
     expect(killsInCheckpoint).toBeGreaterThanOrEqual(Math.floor(KILLS / 2) - 1);
     expect(replays, stderrs.join('\n---\n')).toBeGreaterThanOrEqual(Math.floor(KILLS / 4));
