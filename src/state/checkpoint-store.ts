@@ -200,6 +200,8 @@ const MANIFEST = 'manifest.json';
 const STATE_ID = /^[a-z0-9][a-z0-9-]*$/;
 const BATCH_DIR = /^batch-(\d{12,})$/;
 const INTENT_FILE = /^intent-(\d{12,})\.json$/;
+/** A file being replaced through `<name>.tmp-<pid>` (durable-fs.ts replaceFileDurable). */
+const TEMP_FILE = /\.tmp-\d+$/;
 
 export const batchDirName = (batch: number): string => `batch-${String(batch).padStart(12, '0')}`;
 const intentName = (batch: number): string => `intent-${String(batch).padStart(12, '0')}.json`;
@@ -399,12 +401,19 @@ export class CheckpointStore {
     const warn = options.warn ?? ((message: string) => void process.stderr.write(`sluice: warning: ${message}\n`));
     const store = new CheckpointStore(dir, keep, options.fingerprint, warn);
     try {
+      const info = await stat(dir).catch(() => undefined);
+      if (info && !info.isDirectory()) {
+        throw new CheckpointError(dir, `cannot use checkpoint directory ${dir}: it is a file, not a directory (give a directory path, or remove the file)`);
+      }
       await mkdir(dir, { recursive: true });
       await store.lock();
+      // what a killed process left: a save (.tmp-batch-*), a retention cleanup (.old-batch-*), an intent
+      // write (intent-*.json.tmp-<pid>); we hold the LOCK, so nobody else is writing them
       for (const name of await readdir(dir)) {
-        if (name.startsWith('.tmp-') || name.startsWith('.old-')) await rm(join(dir, name), { recursive: true, force: true });
+        if (name.startsWith('.tmp-') || name.startsWith('.old-') || TEMP_FILE.test(name)) await rm(join(dir, name), { recursive: true, force: true });
       }
     } catch (err) {
+      await store.close();
       if (err instanceof CheckpointError) throw err;
       throw new CheckpointError(dir, `cannot use checkpoint directory ${dir}: ${(err as Error).message}`, { cause: err });
     }
@@ -646,7 +655,13 @@ export class CheckpointStore {
   async prune(): Promise<void> {
     const ids = await listIds(this.dir, BATCH_DIR);
     try {
-      for (const id of ids.slice(this.keep)) await rm(join(this.dir, batchDirName(id)), { recursive: true, force: true });
+      for (const id of ids.slice(this.keep)) {
+        // renamed out of the way first (atomic), so a kill during the removal leaves a `.old-` directory the
+        // next open removes, never a half-removed checkpoint that looks damaged
+        const old = join(this.dir, `.old-${batchDirName(id)}-${process.pid}`);
+        await rename(join(this.dir, batchDirName(id)), old);
+        await rm(old, { recursive: true, force: true });
+      }
     } catch (err) {
       throw new CheckpointError(this.dir, `cannot remove old checkpoints in ${this.dir}: ${(err as Error).message}`, { cause: err });
     }

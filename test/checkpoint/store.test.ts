@@ -300,6 +300,42 @@ describe('checkpoint store: directories', () => {
     set.free();
   });
 
+  it('what a kill leaves inside an intent write or a retention cleanup is removed on the next open', async () => {
+    const dir = freshDir();
+    const store = await openStore(dir);
+    const set = small();
+    await store.save(checkpointOf(set, 1));
+    await store.close();
+    // replaceFileDurable's temp file of intent 2, and a checkpoint being removed by prune()
+    writeFileSync(path.join(dir, 'intent-000000000002.json.tmp-99999'), '{"sha256":"');
+    mkdirSync(path.join(dir, '.old-batch-000000000000-99999'));
+    writeFileSync(path.join(dir, '.old-batch-000000000000-99999', 'aggregate.shard-00000.bin'), 'half');
+    const again = await openStore(dir);
+    expect(readdirSync(dir).sort()).toEqual(['LOCK', batchDirName(1)]);
+    await again.close();
+    set.free();
+  });
+
+  it('refuses a checkpoint path that is a file, saying so, and leaves no LOCK behind', async () => {
+    const dir = freshDir();
+    writeFileSync(dir, 'not a directory');
+    const err = await openStore(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toBe(`cannot use checkpoint directory ${dir}: it is a file, not a directory (give a directory path, or remove the file)`);
+    expect(readFileSync(dir, 'utf8')).toBe('not a directory');
+  });
+
+  it('a LOCK that a kill left empty or that holds no pid is taken over', async () => {
+    for (const content of ['', 'garbage\n', '-5\n']) {
+      const dir = freshDir();
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'LOCK'), content);
+      const store = await openStore(dir);
+      expect(readFileSync(path.join(dir, 'LOCK'), 'utf8')).toBe(`${process.pid}\n`);
+      await store.close();
+    }
+  });
+
   const damage: Array<[string, (dir: string) => void, RegExp]> = [
     ['a truncated shard file', (d) => truncateSync(path.join(d, 'aggregate.shard-00002.bin'), 20), /aggregate\.shard-00002\.bin: 20 bytes, the manifest says \d+ \(truncated or torn\)/],
     ['a flipped byte in a shard file', (d) => flip(path.join(d, 'aggregate.shard-00001.bin'), 45), /aggregate\.shard-00001\.bin: SHA-256 mismatch \(changed or corrupt\)/],
