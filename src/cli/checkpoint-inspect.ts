@@ -1,8 +1,10 @@
 // `sluice checkpoint inspect <dir>`: what a checkpoint directory holds, each checkpoint verified, for people or (--json) scripts.
 
-import { inspectCheckpoints, type CheckpointDirReport, type CheckpointReport, type SourceOffset, type SourceRange } from '../state/checkpoint-store.js';
+import {
+  inspectCheckpoints, type CheckpointDirReport, type CheckpointReport, type RestartPlan, type SourceOffset, type SourceRange,
+} from '../state/checkpoint-store.js';
 
-/** Exit codes: 0 a restart would restore a checkpoint; 1 none is usable (none at all, all damaged, or no such directory). */
+/** Exit codes: 0 a restart would restore a checkpoint; 1 it would not (none at all, all damaged, refused, or no such directory). */
 const EXIT_RESTORABLE = 0;
 const EXIT_NOTHING = 1;
 
@@ -15,7 +17,7 @@ export async function runCheckpointInspect(dir: string, options: { json: boolean
     return EXIT_NOTHING;
   }
   process.stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
-  return report.checkpoints.some((c) => c.valid) ? EXIT_RESTORABLE : EXIT_NOTHING;
+  return report.restart.action === 'restore' ? EXIT_RESTORABLE : EXIT_NOTHING;
 }
 
 function size(bytes: number): string {
@@ -81,13 +83,20 @@ export function formatReport(r: CheckpointDirReport): string {
   let out = r.checkpoints.length === 0 ? `no checkpoints in ${r.dir}\n` : `checkpoints in ${r.dir}, newest first:\n`;
   for (const c of r.checkpoints) out += checkpointText(c);
   if (r.intents.length > 0) {
-    out += 'batch intents (replayed after a restart):\n';
+    out += 'batch intents (the input each batch takes, recorded before it runs):\n';
     for (const i of r.intents) {
       if (i.problem) out += `  batch ${i.batch}: DAMAGED (${i.problem})\n`;
       else for (const [id, range] of Object.entries(i.ranges ?? {})) out += `  batch ${i.batch}: ${id} ${rangeText(range)}\n`;
     }
   }
-  const usable = r.checkpoints.find((c) => c.valid);
-  out += usable ? `a restart restores batch ${usable.batch}\n` : 'no usable checkpoint: a restart starts from the beginning\n';
-  return out;
+  return out + restartText(r.restart);
+}
+
+function restartText(plan: RestartPlan): string {
+  if (plan.action === 'refuse') return `a restart refuses to run: ${plan.reason}\n`;
+  const ids = plan.replay;
+  const replay = ids.length === 0 ? '' : `, then replays batch${ids.length === 1 ? ` ${ids[0]}` : `es ${ids[0]}..${ids.at(-1)}`} as cut before the stop`;
+  return plan.action === 'restore'
+    ? `a restart restores batch ${plan.batch}${replay}\n`
+    : `no usable checkpoint: a restart starts from the beginning${replay}\n`;
 }

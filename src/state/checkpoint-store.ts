@@ -736,17 +736,31 @@ export interface CheckpointReport {
   files?: ShardReport[];
 }
 
-/** What a checkpoint directory holds: every checkpoint (newest first) verified, and the pending intents. */
+/**
+ * What a restart of the job that wrote the directory would do, by the rules of restore() and intents():
+ * restore checkpoint `batch` (or, with none, start from the beginning) and replay the intents `replay`;
+ * or refuse to run (a newer format version, every checkpoint damaged, a damaged intent to replay). A
+ * different job is refused too, which inspection cannot know.
+ */
+export type RestartPlan =
+  | { action: 'restore'; batch: number; replay: number[] }
+  | { action: 'start'; replay: number[] }
+  | { action: 'refuse'; reason: string };
+
+/** What a checkpoint directory holds: every checkpoint (newest first) verified, the intents, and what a restart would do. */
 export interface CheckpointDirReport {
   dir: string;
   checkpoints: CheckpointReport[];
   intents: Array<{ batch: number; time?: number; ranges?: Record<string, SourceRange>; problem?: string }>;
+  restart: RestartPlan;
 }
 
 /** Verifies every checkpoint in `dir` (sizes and SHA-256 of every file) without restoring any. */
 export async function inspectCheckpoints(dir: string): Promise<CheckpointDirReport> {
   const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new CheckpointError(dir, `${dir} is not a directory`);
+  if (!info) throw new CheckpointError(dir, `${dir}: no such directory`);
+  if (!info.isDirectory()) throw new CheckpointError(dir, `${dir} is not a directory`);
+  let refusal: string | undefined; // the newest checkpoint restore() would refuse rather than skip
   const checkpoints: CheckpointReport[] = [];
   for (const id of await listIds(dir, BATCH_DIR)) {
     const path = join(dir, batchDirName(id));
@@ -784,8 +798,10 @@ export async function inspectCheckpoints(dir: string): Promise<CheckpointDirRepo
       });
     } catch (err) {
       if (err instanceof Damaged) checkpoints.push({ batch: id, path, valid: false, problem: err.message });
-      else if (err instanceof CheckpointError) checkpoints.push({ batch: id, path, valid: false, problem: err.message });
-      else throw err;
+      else if (err instanceof CheckpointError) {
+        checkpoints.push({ batch: id, path, valid: false, problem: err.message });
+        if (!checkpoints.slice(0, -1).some((c) => c.valid)) refusal ??= err.message;
+      } else throw err;
     }
   }
   const intents: CheckpointDirReport['intents'] = [];
@@ -797,5 +813,19 @@ export async function inspectCheckpoints(dir: string): Promise<CheckpointDirRepo
       intents.push({ batch: id, problem: sealed.ok ? 'not an intent' : sealed.reason });
     }
   }
-  return { dir, checkpoints, intents };
+  return { dir, checkpoints, intents, restart: restartPlan(dir, checkpoints, intents, refusal) };
+}
+
+function restartPlan(dir: string, checkpoints: CheckpointReport[], intents: CheckpointDirReport['intents'], refusal: string | undefined): RestartPlan {
+  const usable = checkpoints.find((c) => c.valid);
+  if (refusal !== undefined) return { action: 'refuse', reason: refusal };
+  if (!usable && checkpoints.length > 0) return { action: 'refuse', reason: `every checkpoint is damaged: remove ${dir} to start over from the beginning of the input` };
+  const from = usable?.batch ?? 0;
+  const replay: number[] = [];
+  for (const i of intents.filter((x) => x.batch > from)) {
+    if (i.batch !== from + 1 + replay.length) break; // as intents(): only the run right after the checkpoint
+    if (i.problem !== undefined) return { action: 'refuse', reason: `batch intent ${i.batch} is damaged (${i.problem}), so batch ${i.batch} cannot be replayed exactly` };
+    replay.push(i.batch);
+  }
+  return usable ? { action: 'restore', batch: usable.batch, replay } : { action: 'start', replay };
 }

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { caseDirs, runCli, startCli } from '../helpers/cli.js';
 import { latestRows, readBatchDirs, sleep } from '../helpers/batch-outputs.js';
 import { parseCsvOutput } from '../reference/aggregate.js';
+import { sealJson, unsealJson } from '../../src/state/sealed-json.js';
 
 const dirs = caseDirs('sluice-follow-');
 const caseDir = dirs.next;
@@ -296,25 +297,77 @@ describe('sluice checkpoint inspect', () => {
     expect(text).toContain('            14 other shards empty\n');
     expect(text).toContain('  counters  records=3 badRecords=0\n');
     expect(text).toContain('batch 1  valid');
-    expect(text).toContain('batch intents (replayed after a restart):\n  batch 2: input bytes 8..12 from line 3, at most 2 records, to the end of the input\n');
+    expect(text).toContain('batch intents (the input each batch takes, recorded before it runs):\n  batch 2: input bytes 8..12 from line 3, at most 2 records, to the end of the input\n');
     expect(text.endsWith('a restart restores batch 2\n')).toBe(true);
 
     writeFileSync(path.join(ckpt, 'batch-000000000002', 'manifest.json'), 'garbage');
     const damaged = await runCli(['checkpoint', 'inspect', ckpt]);
     expect(damaged.code).toBe(0);
     expect(damaged.stdout.toString()).toContain(`batch 2  DAMAGED  ${ckpt}/batch-000000000002\n  problem   manifest.json: not a sealed JSON file (torn or overwritten)\n`);
-    expect(damaged.stdout.toString().endsWith('a restart restores batch 1\n')).toBe(true);
+    expect(damaged.stdout.toString().endsWith('a restart restores batch 1, then replays batch 2 as cut before the stop\n')).toBe(true);
     const json = JSON.parse((await runCli(['checkpoint', 'inspect', '--json', ckpt])).stdout.toString());
     expect(json.checkpoints.map((c: { batch: number; valid: boolean }) => [c.batch, c.valid])).toEqual([[2, false], [1, true]]);
 
     writeFileSync(path.join(ckpt, 'batch-000000000001', 'manifest.json'), '');
     const none = await runCli(['checkpoint', 'inspect', ckpt]);
     expect(none.code).toBe(1);
-    expect(none.stdout.toString().endsWith('no usable checkpoint: a restart starts from the beginning\n')).toBe(true);
+    expect(none.stdout.toString().endsWith(`a restart refuses to run: every checkpoint is damaged: remove ${ckpt} to start over from the beginning of the input\n`)).toBe(true);
     const missing = await runCli(['checkpoint', 'inspect', path.join(dir, 'nope')]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe(`sluice: ${path.join(dir, 'nope')} is not a directory\n`);
+    expect(missing.stderr).toBe(`sluice: ${path.join(dir, 'nope')}: no such directory\n`);
+    const notDir = await runCli(['checkpoint', 'inspect', input]);
+    expect(notDir.code).toBe(1);
+    expect(notDir.stderr).toBe(`sluice: ${input} is not a directory\n`);
     const usage = await runCli(['checkpoint', 'inspect']);
     expect(usage.code).toBe(2);
+  });
+
+  it('says what a restart would do: refuse a newer format version or a damaged intent; replay the batches cut before a kill', async () => {
+    const dir = caseDir();
+    const input = file(dir, 'in.csv', 'a,1\nb,2\na,3\nc,4\n');
+    const ckpt = path.join(dir, 'ckpt');
+    const args = ['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--checkpoint', ckpt, '--batch-size', '2'];
+    expect((await runCli(args)).code).toBe(0);
+    const manifest = path.join(ckpt, 'batch-000000000002', 'manifest.json');
+    const original = readFileSync(manifest, 'utf8');
+    const sealed = unsealJson(original) as { ok: true; body: object };
+    writeFileSync(manifest, sealJson({ ...sealed.body, version: 2 }));
+    // batch 1 is valid, but a restart stops at batch 2 (it is not damage: another sluice wrote it)
+    const newer = await runCli(['checkpoint', 'inspect', ckpt]);
+    const refusal = `checkpoint ${path.join(ckpt, 'batch-000000000002')} has format version 2, and this sluice reads version 1: run the sluice that wrote it, or remove ${ckpt} to start over`;
+    expect(newer.stdout.toString().endsWith(`a restart refuses to run: ${refusal}\n`)).toBe(true);
+    expect(newer.code).toBe(1);
+    const restart = await runCli(args);
+    expect([restart.code, restart.stderr]).toEqual([1, `sluice: ${refusal}\n`]);
+    expect(JSON.parse((await runCli(['checkpoint', 'inspect', '--json', ckpt])).stdout.toString()).restart).toEqual({ action: 'refuse', reason: refusal });
+
+    // killed after intent 3 was written (batch 3 cut, not checkpointed): restored 2, replays 3
+    writeFileSync(manifest, original);
+    appendFileSync(input, 'd,5\n');
+    const killed = startCli(args, { env: { SLUICE_TEST_CHECKPOINT_PAUSE_MS: '5000' } });
+    expect(await killed.waitFor(/checkpoint 3 paused/)).toBe(true);
+    expect(await killed.stop('SIGKILL')).toBeNull();
+    const pending = await runCli(['checkpoint', 'inspect', ckpt]);
+    expect(pending.code).toBe(0);
+    expect(pending.stdout.toString().endsWith('a restart restores batch 2, then replays batch 3 as cut before the stop\n')).toBe(true);
+    const intent = path.join(ckpt, 'intent-000000000003.json');
+    writeFileSync(intent, readFileSync(intent, 'utf8').replace('"batch":3', '"batch":4'));
+    const damagedIntent = await runCli(['checkpoint', 'inspect', ckpt]);
+    expect(damagedIntent.code).toBe(1);
+    expect(damagedIntent.stdout.toString()).toContain('  batch 3: DAMAGED (SHA-256 mismatch (changed or corrupt))\n');
+    expect(damagedIntent.stdout.toString().endsWith('a restart refuses to run: batch intent 3 is damaged (SHA-256 mismatch (changed or corrupt)), so batch 3 cannot be replayed exactly\n')).toBe(true);
+
+    // killed before its first checkpoint: nothing to restore, batch 1 is replayed from the start
+    const fresh = path.join(dir, 'fresh');
+    const first = startCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--checkpoint', fresh], { env: { SLUICE_TEST_CHECKPOINT_PAUSE_MS: '5000' } });
+    expect(await first.waitFor(/checkpoint 1 paused/)).toBe(true);
+    expect(await first.stop('SIGKILL')).toBeNull();
+    const none = await runCli(['checkpoint', 'inspect', fresh]);
+    expect(none.code).toBe(1);
+    expect(none.stdout.toString()).toBe(
+      `no checkpoints in ${fresh}\nbatch intents (the input each batch takes, recorded before it runs):\n` +
+        '  batch 1: input bytes 0..20 from line 1, at most 1048576 records, to the end of the input\n' +
+        'no usable checkpoint: a restart starts from the beginning, then replays batch 1 as cut before the stop\n',
+    );
   });
 });
