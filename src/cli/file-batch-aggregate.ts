@@ -114,12 +114,13 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
   const signal = options.signal;
   const follow = spec.follow === true;
   const note = options.note ?? ((m: string) => void process.stderr.write(`sluice: ${m}\n`));
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (cause) {
-    throw inputError(spec, cause);
-  }
+  // stopped before the input had a start: what a run that read nothing prints
+  const nothing = (): FileBatchResult => {
+    if (follow && spec.out === '-') process.stdout.write(csvResultHeader(spec.aggs));
+    return emptyResult();
+  };
+  const fh = await openInput(spec, follow, signal, note);
+  if (fh === null) return nothing();
   const rt = KernelRuntime.create({ workers: spec.workers });
   let store: CheckpointStore | undefined;
   let agg: ColumnarAggregate | undefined;
@@ -127,7 +128,7 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
   let restoredTables: ByteShardTable[] | undefined;
   try {
     const start = await readStart(fh, spec, follow, signal);
-    if (start === null) return emptyResult(); // stopped while waiting for the start of a followed file
+    if (start === null) return nothing(); // stopped while waiting for the start of a followed file
     const dataStart = { byte: start.byte, line: start.line };
     const columns = start.columns;
 
@@ -143,6 +144,7 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
       if (restored) {
         resume = restored.value;
         restoredTables = resume.tables;
+        Object.assign(resume, await afterUnterminated(fh, spec, restored.checkpoint.path, resume));
         note(`restored checkpoint of batch ${resume.batch} from ${restored.checkpoint.path}: resuming ${spec.input} at byte ${resume.byte}, line ${resume.line}`);
       }
     }
@@ -204,7 +206,13 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
           { batch: id },
         );
       }
-      if (store && !replay) await store.writeIntent({ batch: id, time, ranges: { input: range } });
+      if (replay) {
+        // a replay must read exactly the bytes the batch read before the restart
+        const size = (await fh.stat()).size;
+        if (size < range.to) throw shrank(spec, range.to, size);
+      } else if (store) {
+        await store.writeIntent({ batch: id, time, ranges: { input: range } });
+      }
       const read = async (into: Uint8Array): Promise<number> => {
         const want = Math.min(into.length, range.to - readPos);
         if (want <= 0) return 0;
@@ -301,6 +309,52 @@ export async function runFileBatches(spec: AggregateSpec, options: FileBatchOpti
     await store?.close();
     await fh.close();
   }
+}
+
+/**
+ * Opens the input. A followed file that does not exist yet is waited for, as `tail -F` does (a note
+ * says so once); null: stopped while waiting. A bounded job fails at once.
+ */
+async function openInput(
+  spec: AggregateSpec, follow: boolean, signal: AbortSignal | undefined, note: (message: string) => void,
+): Promise<FileHandle | null> {
+  let waiting = false;
+  for (;;) {
+    try {
+      return await open(resolve(spec.input), 'r');
+    } catch (cause) {
+      if (!follow || (cause as NodeJS.ErrnoException).code !== 'ENOENT') throw inputError(spec, cause);
+    }
+    if (!waiting) note(`waiting for ${spec.input} to be created`);
+    waiting = true;
+    await pause(Math.min(spec.batchInterval, 200), signal);
+    if (stopped(signal)) return null;
+  }
+}
+
+/**
+ * A bounded run counts a last record that has no line feed yet (the end of the input ends it). When
+ * the file has grown since, the bytes appended must start with that record's line terminator, which is
+ * then skipped; anything else continues the record, which was counted cut short: refused.
+ */
+async function afterUnterminated(
+  fh: FileHandle, spec: AggregateSpec, checkpoint: string, at: { byte: number; line: number },
+): Promise<{ byte: number; line: number }> {
+  if (at.byte === 0) return at;
+  const b = new Uint8Array(3);
+  const { bytesRead } = await fh.read(b, 0, 3, at.byte - 1);
+  const LF = 10;
+  const CR = 13;
+  if (bytesRead <= 1 || b[0] === LF) return at; // nothing appended, or the record ended with its line feed
+  if (b[1] === LF) return { byte: at.byte + 1, line: at.line + 1 };
+  if (b[1] === CR && bytesRead === 3 && b[2] === LF) return { byte: at.byte + 2, line: at.line + 1 };
+  if (b[1] === CR && bytesRead === 2) return at; // maybe the first half of a CRLF: decided when more is written
+  throw new IOError(
+    'ERR_INPUT',
+    spec.input,
+    `${spec.input} grew after checkpoint ${checkpoint} counted its last record, which had no line feed yet: ` +
+      'that record was cut short when it was counted (the bytes appended continue it); start over with a new --checkpoint directory',
+  );
 }
 
 function emptyResult(): FileBatchResult {

@@ -2,7 +2,7 @@
 // size and time cuts, complete records only, signals, resumed line numbers, bounded resume, dead letters,
 // refusals, usage errors, and `sluice checkpoint inspect`.
 
-import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { caseDirs, runCli, startCli } from '../helpers/cli.js';
@@ -128,6 +128,27 @@ describe('sluice aggregate --follow over a file', () => {
     expect(checkpointed.stdout.toString()).toBe('key,sum\nx,3\n');
   });
 
+  it('waits for a followed file that does not exist yet, saying so; Ctrl-C while waiting still prints the header', async () => {
+    const dir = caseDir();
+    const input = path.join(dir, 'later.csv');
+    const args = ['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--follow', '--batch-interval', '30', '--workers', '0'];
+    const job = startCli([...args, '--checkpoint', path.join(dir, 'ckpt')]);
+    expect(await job.waitFor(/waiting/)).toBe(true);
+    writeFileSync(input, 'a,1\na,2\n');
+    await until(() => job.stdout().includes('a,3\n'));
+    expect(await job.stop('SIGINT')).toBe(0);
+    expect(job.stdout()).toBe('key,sum\na,3\n');
+    expect(job.stderr()).toBe(`sluice: waiting for ${input} to be created\n`);
+
+    const never = startCli([...args.slice(0, 2), path.join(dir, 'never.csv'), ...args.slice(3)]);
+    expect(await never.waitFor(/waiting/)).toBe(true);
+    expect(await never.stop('SIGINT')).toBe(0);
+    expect(never.stdout()).toBe('key,sum\n');
+    // a bounded job does not wait
+    const bounded = await runCli(['aggregate', '--input', path.join(dir, 'never.csv'), '--key', '0', '--value', '1', '--agg', 'sum', '--checkpoint', path.join(dir, 'c2')]);
+    expect([bounded.code, bounded.stderr]).toEqual([1, `sluice: cannot read ${path.join(dir, 'never.csv')}: no such file\n`]);
+  });
+
   it('refuses a followed file that shrank or was replaced (exit 1, naming it)', async () => {
     const dir = caseDir();
     const input = file(dir, 'in.csv', 'a,1\nb,2\n');
@@ -243,6 +264,56 @@ describe('sluice aggregate --checkpoint over a file', () => {
     expect(other.stderr).toBe(
       `sluice: checkpoint in ${ckpt} was written by a different job: --key was "0", now "2"; --agg was "sum", now "sum,count" ` +
         '(use another --checkpoint directory for a different job, or remove this one to start over)\n',
+    );
+  });
+
+  it('refuses to replay a batch over a file that became shorter than the range it took (its directory is kept)', async () => {
+    const dir = caseDir();
+    const input = file(dir, 'in.csv', 'a,1\n');
+    const ckpt = path.join(dir, 'ckpt');
+    const outDir = path.join(dir, 'out');
+    const args = ['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'sum', '--follow', '--checkpoint', ckpt, '--out', path.join(outDir, 't'), '--batch-interval', '20', '--workers', '0'];
+    const first = startCli(args);
+    await until(() => readBatchDirs(outDir, 't').size === 1);
+    expect(await first.stop('SIGINT')).toBe(0);
+    appendFileSync(input, 'b,2\nc,3\n');
+    // killed inside checkpoint 2: batch 2's directory is written, its intent says bytes 4..12
+    const killed = startCli(args, { env: { SLUICE_TEST_CHECKPOINT_PAUSE_MS: '5000' } });
+    expect(await killed.waitFor(/checkpoint 2 paused/)).toBe(true);
+    expect(await killed.stop('SIGKILL')).toBeNull();
+    const written = readBatchDirs(outDir, 't').get(2)!;
+    expect(rowsOf(written)).toEqual(new Map([['b', ['2']], ['c', ['3']]]));
+    truncateSync(input, 8); // c,3 is gone: a replay would write batch 2 with other bytes
+    const again = await runCli(args);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(
+      `sluice: ${input} shrank from 12 to 8 bytes: it was truncated or replaced, and a followed or checkpointed file must only grow (start over with a new --checkpoint directory)\n`,
+    );
+    expect(readBatchDirs(outDir, 't').get(2)!.equals(written)).toBe(true);
+  });
+
+  it('a last record counted without a line feed: an append that starts with the line feed goes on, one that extends the record is refused', async () => {
+    const dir = caseDir();
+    const args = (input: string, ckpt: string): string[] => ['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'count,sum', '--checkpoint', path.join(dir, ckpt)];
+    const ok = file(dir, 'ok.csv', 'a,1\nb,2');
+    expect((await runCli(args(ok, 'c1'))).stdout.toString()).toContain('b,1,2\n');
+    appendFileSync(ok, '\r\nb,5\n');
+    const resumed = await runCli(args(ok, 'c1'));
+    expect(resumed.stderr).toBe(`sluice: restored checkpoint of batch 1 from ${path.join(dir, 'c1', 'batch-000000000001')}: resuming ${ok} at byte 9, line 3\n`);
+    expect(parseCsvOutput(resumed.stdout.toString()).rows).toEqual(new Map([['a', ['1', '1']], ['b', ['2', '7']]]));
+    // a later bad record is still named by its own line
+    appendFileSync(ok, 'c,x\n');
+    expect((await runCli(args(ok, 'c1'))).stderr).toMatch(new RegExp(`\nsluice: bad record at line 4 of ${ok}: value "x" in column 1 is not a decimal number\n$`));
+
+    const cut = file(dir, 'cut.csv', 'a,1\nb,2');
+    expect((await runCli(args(cut, 'c2'))).code).toBe(0);
+    appendFileSync(cut, '5\nc,1\n'); // b,2 was b,25 all along
+    const refused = await runCli(args(cut, 'c2'));
+    expect(refused.code).toBe(1);
+    expect(refused.stdout.toString()).toBe('');
+    expect(refused.stderr).toBe(
+      `sluice: ${cut} grew after checkpoint ${path.join(dir, 'c2', 'batch-000000000001')} counted its last record, which had no line feed yet: ` +
+        'that record was cut short when it was counted (the bytes appended continue it); start over with a new --checkpoint directory\n',
     );
   });
 
