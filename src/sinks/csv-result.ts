@@ -1,7 +1,7 @@
 // The final result of a columnar group-by as CSV: `key,<aggs>` rows, written to a temp file that is
 // renamed into place (never half-written) or to stdout.
 
-import type { WriteStream } from 'node:fs';
+import { unlinkSync, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { IOError } from '../errors.js';
 import { csvField, csvNumber } from '../codec/csv-encode.js';
@@ -56,14 +56,54 @@ export class ResultRows {
   }
 }
 
+/** Signals that end a process by default: one that comes while the temp file exists removes it first. */
+const ENDING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Until the returned function is called, a SIGINT, SIGTERM or SIGHUP removes `path` and then ends the
+ * process as the signal would have (the default action, re-raised). Only for signals nobody else
+ * listens to: a job that handles them itself (a graceful stop) goes on writing.
+ */
+function removeOnSignal(path: string): () => void {
+  const installed: Array<[NodeJS.Signals, () => void]> = [];
+  for (const signal of ENDING_SIGNALS) {
+    if (process.listenerCount(signal) > 0) continue;
+    const handler = (): void => {
+      remove();
+      try {
+        unlinkSync(path);
+      } catch {
+        // not created yet, or already renamed into place
+      }
+      process.kill(process.pid, signal);
+    };
+    process.once(signal, handler);
+    installed.push([signal, handler]);
+  }
+  const remove = (): void => {
+    for (const [signal, handler] of installed) process.off(signal, handler);
+  };
+  return remove;
+}
+
+/** Test hook: with SLUICE_TEST_OUT_PAUSE_MS set, the final write pauses once its temp file exists (so a signal can land there). */
+async function testPause(tmp: string): Promise<void> {
+  const ms = Number(process.env.SLUICE_TEST_OUT_PAUSE_MS ?? 0);
+  if (!(ms > 0)) return;
+  process.stderr.write(`sluice-test: writing ${tmp}\n`);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Writes `key,<aggs>` rows: to a temp file renamed into place (never half-written), or to stdout. */
 export async function writeCsvResult(agg: ColumnarAggregate, spec: Pick<AggregateSpec, 'out' | 'aggs'>): Promise<number> {
   const toStdout = spec.out === '-';
   const tmp = toStdout ? '' : `${spec.out}.tmp-${process.pid}`;
   let fh: Awaited<ReturnType<typeof open>> | undefined;
+  const disarm = toStdout ? () => undefined : removeOnSignal(tmp);
   try {
     if (!toStdout) fh = await open(tmp, 'w');
   } catch (cause) {
+    disarm();
     throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
   }
   // stdout may be a pipe whose reader went away (`| head`): the write fails with EPIPE, which must end
@@ -81,6 +121,7 @@ export async function writeCsvResult(agg: ColumnarAggregate, spec: Pick<Aggregat
   };
   let groups = 0;
   try {
+    if (fh) await testPause(tmp);
     let buf = csvResultHeader(spec.aggs);
     for (const table of agg.state.tables) {
       const n = table.count;
@@ -110,6 +151,8 @@ export async function writeCsvResult(agg: ColumnarAggregate, spec: Pick<Aggregat
       throw new IOError('ERR_OUTPUT', spec.out, `cannot write the result to standard output: ${closed}`, { cause });
     }
     throw new IOError('ERR_OUTPUT', spec.out, `cannot write ${spec.out}: ${(cause as Error).message}`, { cause });
+  } finally {
+    disarm();
   }
   return groups;
 }

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, REPO_ROOT, runCli, tempDir } from '../helpers/cli.js';
+import { CLI, REPO_ROOT, runCli, startCli, tempDir } from '../helpers/cli.js';
 import { aggregateReference, parseCsvOutput } from '../reference/aggregate.js';
 
 let dir: string;
@@ -207,6 +207,26 @@ describe.concurrent('sluice aggregate: output', () => {
       expect(readdirSync(outDir)).toEqual(['result.csv']);
     } finally {
       rm();
+    }
+  });
+
+  it('Ctrl-C or SIGTERM during the final write of --out leaves neither the file nor its temporary file', async () => {
+    for (const [signal, extra] of [['SIGINT', []], ['SIGTERM', ['--checkpoint', 'ckpt']]] as const) {
+      const { dir: outDir, remove: rm } = tempDir();
+      try {
+        const input = file('sig.csv', 'k,1\nk,2\n');
+        const out = path.join(outDir, 'result.csv');
+        const job = startCli(['aggregate', '--input', input, '--key', '0', '--value', '1', '--agg', 'max', '--out', out, ...extra], {
+          cwd: outDir,
+          env: { SLUICE_TEST_OUT_PAUSE_MS: '10000' },
+        });
+        expect(await job.waitFor(/sluice-test: writing .*result\.csv\.tmp-\d+/)).toBe(true);
+        expect(readdirSync(outDir).filter((n) => n.startsWith('result.csv'))).toHaveLength(1); // the temporary file
+        expect(await job.stop(signal)).toBeNull(); // ended by the signal, as without sluice's handler
+        expect(readdirSync(outDir).filter((n) => n.startsWith('result.csv'))).toEqual([]);
+      } finally {
+        rm();
+      }
     }
   });
 
