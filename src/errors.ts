@@ -76,16 +76,26 @@ export class DashboardError extends SluiceError {
   }
 }
 
-/** The shared memory cannot hold what the job needs. */
+/**
+ * The shared memory cannot hold what the job needs. `addressableBytes` is the most a WebAssembly memory
+ * can hold (4 GiB): only a limit below it (options.maxMemoryBytes) can be raised, and only from the API,
+ * so the message says what the user can do in each case (a CLI job always runs at the most).
+ */
 export class MemoryLimitError extends SluiceError {
   readonly requestedBytes: number;
-  constructor(requestedBytes: number, limitBytes: number) {
+  readonly limitBytes: number;
+  constructor(requestedBytes: number, limitBytes: number, addressableBytes: number) {
     super(
       'ERR_MEMORY',
       `shared memory exhausted: ${requestedBytes} more bytes requested, limit is ${limitBytes} bytes ` +
-        '(raise options.maxMemoryBytes, or lower the number of distinct keys)',
+        (limitBytes < addressableBytes
+          ? `(raise options.maxMemoryBytes, at most ${addressableBytes}, or lower the number of distinct keys)`
+          : '(all a WebAssembly memory can address): the state of this many distinct keys does not fit in one job. ' +
+            'Split the input by key into several jobs (each key in exactly one), or make batches smaller ' +
+            '(--batch-size, options.maxBatchRecords) to leave more room to the state'),
     );
     this.requestedBytes = requestedBytes;
+    this.limitBytes = limitBytes;
   }
 }
 

@@ -138,7 +138,7 @@ export class SharedArena {
   private ensureCapacity(end: number): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
-    if (end > this.maximumBytes) throw new MemoryLimitError(end - have, this.maximumBytes);
+    if (end > this.maximumBytes) throw new MemoryLimitError(end - have, this.maximumBytes, MAX_MEMORY_BYTES);
     const want = Math.min(this.maximumBytes, Math.max(end, have * 2));
     this.memory.grow(Math.ceil((want - have) / PAGE));
   }
