@@ -49,7 +49,8 @@ const CR = 13;
  * Takes up to `max` complete CSV records (RFC 4180: fields in double quotes may hold the
  * delimiter, CR, LF and `""` for a quote; records end with LF or CRLF). A quote inside an unquoted
  * field is kept as text; text after a closing quote, or a quote left open at the end of input, is
- * an error for that record.
+ * an error for that record. A CR that is not part of a CRLF is data, except as the last character of
+ * the input, where it ends the record: the rules of the CLI's decoder (test/reference/csv.ts).
  */
 export function takeCsvRecords(
   text: string,
@@ -115,10 +116,10 @@ export function takeCsvRecords(
         field = value;
         i = j;
         if (i < n) {
+          // after a closing quote: the delimiter or the record's end (LF, CRLF, or a CR ending the input)
           c = text.charCodeAt(i);
-          if (c !== delimiter && c !== LF && !(c === CR && i + 1 < n && text.charCodeAt(i + 1) === LF) && c !== CR) {
-            error ??= 'unexpected text after a closing quote';
-          }
+          const end = c === LF || (c === CR && (i + 1 >= n || text.charCodeAt(i + 1) === LF));
+          if (c !== delimiter && !end) error ??= 'unexpected text after a closing quote';
         }
         continue;
       }
@@ -135,7 +136,14 @@ export function takeCsvRecords(
         complete = true;
         break;
       }
-      if (c === CR && i + 1 >= n && !final) break; // CR at the end: maybe the first half of CRLF
+      if (c === CR && i + 1 >= n) {
+        // a CR at the end: maybe the first half of a CRLF; at the end of the input, the record's end
+        if (!final) break;
+        fields.push(field);
+        i++;
+        complete = true;
+        break;
+      }
       // an unquoted run up to the next delimiter, quote or line end
       let j = i + 1;
       while (j < n) {

@@ -1,10 +1,12 @@
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { BadRecordError } from '../../src/index.js';
 import { takeCsvRecords } from '../../src/sources/text-records.js';
+import { decodeCsvReference } from '../reference/csv.js';
 import { advanceUntil, manualContext, settle } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-file-'));
@@ -136,5 +138,35 @@ describe('takeCsvRecords', () => {
     expect(t.linesConsumed).toBe(2);
     const rest = takeCsvRecords('d,"e', 3, true, 10, 44);
     expect(rest.errors).toEqual([{ line: 3, reason: 'unterminated quoted field' }]);
+  });
+
+  it('a CR after a closing quote ends the record only before a LF or at the end of the input, as the CLI decoder has it', () => {
+    const at = (text: string) => {
+      const t = takeCsvRecords(text, 1, true, 10, 44);
+      return { records: t.records, errors: t.errors };
+    };
+    expect(at('"a"\r')).toEqual({ records: [['a']], errors: [] });
+    expect(at('a,b\r')).toEqual({ records: [['a', 'b']], errors: [] });
+    expect(at('"a"\r\nb\n')).toEqual({ records: [['a'], ['b']], errors: [] });
+    expect(at('"a"\rb\nc\n')).toEqual({ records: [['c']], errors: [{ line: 1, reason: 'unexpected text after a closing quote' }] });
+    expect(at('a\rb\n')).toEqual({ records: [['a\rb']], errors: [] }); // a lone CR inside a record is data
+    // not final: a CR at the end may be the first half of a CRLF, so the record waits
+    expect(takeCsvRecords('"a"\r', 1, false, 10, 44).consumed).toBe(0);
+    expect(takeCsvRecords('a\r', 1, false, 10, 44).consumed).toBe(0);
+  });
+
+  it('takes the same records and finds the same bad ones as the CLI decoder, on random and hostile CSV', () => {
+    const token = fc.constantFrom('a', 'é', '😀', ' ', ',', '"', '""', '\r', '\n', '\r\n', 'x"y');
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 40 }), (tokens) => {
+        const text = tokens.join('');
+        const api = takeCsvRecords(text, 1, true, Number.MAX_SAFE_INTEGER, 44);
+        const cli = decodeCsvReference(new TextEncoder().encode(text), { keyColumn: 0, valueColumn: -1, final: true });
+        expect(api.records.map((r) => r[0])).toEqual(cli.records.map((r) => new TextDecoder().decode(r.key)));
+        expect(api.errors.map((e) => e.line)).toEqual(cli.errors.map((e) => e.line));
+        expect(api.consumed).toBe(text.length);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
