@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { BadRecordError, IOError, OptionError, SluiceError } from '../errors.js';
 import { Batch } from '../plan/batch.js';
 import type { FileOffset, SourceOffset } from '../state/checkpoint-store.js';
+import { sha256Hex } from '../state/durable-fs.js';
 import type { Source } from './source.js';
 import { takeCsvRecords, takeLines, type Taken } from './text-records.js';
 
@@ -22,7 +23,8 @@ export interface FileStreamOptions {
   /**
    * Keep reading what is appended to the file, never ending (default false: read it once, then the
    * source is exhausted). Only complete lines are read; a partly written last line waits for its
-   * newline. A file that shrinks was truncated or replaced: it is read again from its start.
+   * newline. A file that does not exist yet is waited for. A file that shrinks was truncated or
+   * replaced: it is read again from its start.
    */
   follow?: boolean;
   /** csv: the field delimiter, one character (default `,`). */
@@ -37,6 +39,14 @@ export interface FileStreamOptions {
 
 const CHUNK_BYTES = 1 << 20;
 const FORMATS: readonly FileFormat[] = ['csv', 'jsonl', 'lines'];
+/** A position also holds the SHA-256 of the file's first bytes (at most this many): a resume notices a replaced file. */
+const PREFIX_BYTES = 64 * 1024;
+
+/**
+ * A UTF-8 decoder for bytes from `at` on. Only the file's first bytes can be a byte order mark (dropped,
+ * as the CLI drops it); a U+FEFF anywhere else is data, kept.
+ */
+const decoderAt = (at: number) => new TextDecoder('utf-8', { ignoreBOM: at > 0 });
 
 /** Checks file source options at the public boundary. */
 export function validateFileOptions(path: unknown, options: FileStreamOptions): void {
@@ -69,7 +79,10 @@ export class FileSource<T> implements Source<T> {
   private readonly delimiter: number;
   private readonly failOnError: boolean;
   private handle: FileHandle | undefined;
-  private decoder = new TextDecoder();
+  private decoder = decoderAt(0);
+  /** The file's first bytes as read (at most PREFIX_BYTES), and the hash of the prefix last asked for. */
+  private head: Buffer = Buffer.alloc(0);
+  private headHash: { bytes: number; sha256: string } | undefined;
   private readonly chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   /** Decoded text not yet taken as records. */
   private text = '';
@@ -107,26 +120,37 @@ export class FileSource<T> implements Source<T> {
   }
 
   async open(): Promise<void> {
+    await this.tryOpen();
+  }
+
+  /** Opens the file (checking a resumed one against its checkpoint); false when a followed file does not exist yet. */
+  private async tryOpen(): Promise<boolean> {
+    let handle: FileHandle;
     try {
-      this.handle = await open(this.path, 'r');
+      handle = await open(this.path, 'r');
     } catch (cause) {
+      if (this.follow && (cause as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw new IOError('ERR_INPUT', this.path, `cannot open ${this.path}: ${(cause as Error).message}`, { cause });
     }
-    const at = this.resumeAt;
-    if (at) {
-      const size = (await this.handle.stat()).size;
-      if (size < at.byte) {
-        await this.close();
-        throw new IOError(
-          'ERR_INPUT',
-          this.path,
-          `cannot resume ${this.path} at byte ${at.byte} of the checkpoint: the file has ${size} bytes (truncated or replaced since)`,
-        );
+    try {
+      const size = (await handle.stat()).size;
+      const head = Buffer.alloc(Math.min(size, PREFIX_BYTES));
+      this.head = head.subarray(0, (await handle.read(head, 0, head.length, 0)).bytesRead);
+      const at = this.resumeAt;
+      if (at) {
+        const cannot = `cannot resume ${this.path} at byte ${at.byte} of the checkpoint`;
+        if (size < at.byte) throw new IOError('ERR_INPUT', this.path, `${cannot}: the file has ${size} bytes (truncated or replaced since)`);
+        const prefix = at.prefix;
+        if (prefix && (prefix.bytes > this.head.length || sha256Hex(this.head.subarray(0, prefix.bytes)) !== prefix.sha256)) {
+          throw new IOError('ERR_INPUT', this.path, `${cannot}: its first ${prefix.bytes} bytes are not those the checkpoint read (the file was replaced since)`);
+        }
       }
-      this.readAt = this.textByte = at.byte;
-      this.line = at.line;
-      this.names = at.header;
+    } catch (err) {
+      await handle.close();
+      throw err;
     }
+    this.handle = handle;
+    return true;
   }
 
   describe(): string {
@@ -134,13 +158,19 @@ export class FileSource<T> implements Source<T> {
     return `fileStream(${resolve(this.path)}, ${options.join(', ')})`;
   }
 
-  /** The byte and line of the first record not returned yet (and the CSV header's names, once read). */
+  /**
+   * The byte and line of the first record not returned yet, the SHA-256 of the file's bytes before it
+   * (at most 64 KiB of them), and the CSV header's names, once read.
+   */
   position(): FileOffset {
+    const bytes = Math.min(this.textByte, PREFIX_BYTES, this.head.length);
+    if (this.headHash?.bytes !== bytes) this.headHash = { bytes, sha256: sha256Hex(this.head.subarray(0, bytes)) };
     return {
       kind: 'file',
       path: resolve(this.path),
       byte: this.textByte,
       line: this.line,
+      prefix: this.headHash,
       ...(this.names ? { header: this.names } : {}),
     };
   }
@@ -150,6 +180,10 @@ export class FileSource<T> implements Source<T> {
       throw new SluiceError('ERR_CHECKPOINT', `the checkpoint holds no file position for ${this.name}`);
     }
     this.resumeAt = offset;
+    this.readAt = this.textByte = offset.byte;
+    this.line = offset.line;
+    this.names = offset.header;
+    this.decoder = decoderAt(offset.byte);
   }
 
   async close(): Promise<void> {
@@ -159,7 +193,7 @@ export class FileSource<T> implements Source<T> {
   }
 
   async poll(max: number): Promise<Batch<T> | undefined> {
-    if (!this.handle) return undefined;
+    if (!this.handle && !(this.follow && (await this.tryOpen()))) return undefined;
     const records: T[] = [];
     for (;;) {
       const final = this.eof && !this.follow;
@@ -203,6 +237,10 @@ export class FileSource<T> implements Source<T> {
       throw new IOError('ERR_INPUT', this.path, `cannot read ${this.path}: ${(cause as Error).message}`, { cause });
     }
     if (n > 0) {
+      if (this.head.length < PREFIX_BYTES && this.readAt <= this.head.length && this.readAt + n > this.head.length) {
+        const more = this.chunk.subarray(this.head.length - this.readAt, Math.min(n, PREFIX_BYTES - this.readAt));
+        this.head = Buffer.concat([this.head, more]);
+      }
       this.readAt += n;
       this.raw = Buffer.concat([this.raw, this.chunk.subarray(0, n)]);
       this.text += this.decoder.decode(this.chunk.subarray(0, n), { stream: true });
@@ -221,10 +259,11 @@ export class FileSource<T> implements Source<T> {
       this.readAt = 0;
       this.textByte = 0;
       this.raw = Buffer.alloc(0);
+      this.head = Buffer.alloc(0);
       this.text = '';
       this.line = 1;
       this.names = undefined;
-      this.decoder = new TextDecoder();
+      this.decoder = decoderAt(0);
     }
     return false;
   }

@@ -115,6 +115,21 @@ describe('fileStream, follow', () => {
     await ssc.stop({ graceful: true });
   });
 
+  it('waits for a followed file that does not exist yet (a file read once must exist)', async () => {
+    const path = join(dir, 'created-later.txt');
+    const { ssc, clock } = manualContext();
+    const seen: string[] = [];
+    ssc.fileStream(path, { format: 'lines', follow: true }).foreachBatch((r) => void seen.push(...r));
+    await ssc.start();
+    await clock.advance(1000);
+    await settle();
+    expect(ssc.state).toBe('active');
+    writeFileSync(path, 'x\ny\n');
+    await advanceUntil(clock, () => seen.length >= 2, 1000);
+    expect(seen).toEqual(['x', 'y']);
+    await ssc.stop({ graceful: true });
+  });
+
   it('follows a jsonl file as it grows', async () => {
     const path = file('grow.jsonl', '');
     const { ssc, clock } = manualContext();

@@ -5,7 +5,7 @@ import { appendFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, ManualClock, OptionError, StreamingContext } from '../../src/index.js';
+import { CheckpointError, IOError, ManualClock, OptionError, StreamingContext } from '../../src/index.js';
 import { advanceUntil, byKey, manualContext, settle } from '../api/helpers.js';
 import { caseDirs } from '../helpers/cli.js';
 
@@ -45,6 +45,60 @@ describe('checkpointDir: restore on start', () => {
     expect(await runToEnd(job, { checkpointDir: ckpt })).toEqual([]);
     appendFileSync(input, '/b,1\n');
     expect(await runToEnd(job, { checkpointDir: ckpt })).toEqual([[['/a', 4.5], ['/b', 3], ['/c', 10]]]);
+  });
+
+  it('a U+FEFF that starts the first record after the checkpoint is data: only the file\'s first bytes can be a BOM', async () => {
+    const dir = caseDir();
+    const input = path.join(dir, 'in.csv');
+    writeFileSync(input, '\ufeffa,1\n');
+    const job = (ssc: StreamingContext, seen: Pair[][]): void =>
+      ssc.fileStream(input, { format: 'csv' }).mapToPair(([k, v]) => [k!, Number(v)]).updateStateByKey('sum').foreachBatch((rows) => void seen.push(byKey(rows)));
+    const ckpt = path.join(dir, 'ckpt');
+    expect(await runToEnd(job, { checkpointDir: ckpt })).toEqual([[['a', 1]]]);
+    appendFileSync(input, '\ufeffb,2\n');
+    expect(await runToEnd(job, { checkpointDir: ckpt })).toEqual([[['a', 1], ['\ufeffb', 2]]]);
+  });
+
+  it('refuses to resume a file that was replaced by another as long or longer (its first bytes changed)', async () => {
+    const dir = caseDir();
+    const input = path.join(dir, 'in.csv');
+    writeFileSync(input, 'a,1\nb,2\n');
+    const job = (ssc: StreamingContext): void => ssc.fileStream(input, { format: 'csv' }).mapToPair(([k, v]) => [k!, Number(v)]).updateStateByKey('sum').print();
+    const ckpt = path.join(dir, 'ckpt');
+    await runToEnd(job, { checkpointDir: ckpt });
+    writeFileSync(input, 'x,1\ny,2\nz,3\n');
+    const ssc = new StreamingContext({ batchInterval: 20, inline: true, checkpointDir: ckpt });
+    job(ssc);
+    const err = await ssc.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IOError);
+    expect((err as Error).message).toBe(
+      `cannot resume ${input} at byte 8 of the checkpoint: its first 8 bytes are not those the checkpoint read (the file was replaced since)`,
+    );
+    expect(ssc.state).toBe('stopped');
+  });
+
+  it('fileStream with follow and a header resumes with the header\'s names, also for a file created after the start', async () => {
+    const dir = caseDir();
+    const input = path.join(dir, 'visits.csv');
+    const ckpt = path.join(dir, 'ckpt');
+    const run = async (append: string, until: (rows: Pair[]) => boolean): Promise<Pair[]> => {
+      const ssc = new StreamingContext({ batchInterval: 20, inline: true, checkpointDir: ckpt });
+      let last: Pair[] = [];
+      ssc.fileStream(input, { format: 'csv', header: true, follow: true })
+        .mapToPair((v) => [v.page!, Number(v.ms)])
+        .updateStateByKey('sum')
+        .foreachBatch((rows) => void (last = byKey(rows)));
+      await ssc.start();
+      await new Promise((r) => setTimeout(r, 100));
+      appendFileSync(input, append);
+      const deadline = Date.now() + 20_000;
+      while (!until(last) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await ssc.stop({ graceful: true });
+      return last;
+    };
+    // the file does not exist when the first run starts
+    expect(await run('page,ms\n/a,1\n/b,2\n', (r) => r.length === 2)).toEqual([['/a', 1], ['/b', 2]]);
+    expect(await run('/a,10\n', (r) => r[0]?.[1] === 11)).toEqual([['/a', 11], ['/b', 2]]);
   });
 
   it('updateStateByKey(fn) state goes through node:v8 serialize: objects, Maps and Dates come back equal', async () => {

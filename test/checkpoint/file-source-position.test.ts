@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSource, type FileFormat } from '../../src/sources/file.js';
 import type { FileOffset } from '../../src/state/checkpoint-store.js';
+import { sha256Hex } from '../../src/state/durable-fs.js';
 import { tempDir } from '../helpers/cli.js';
 
 let root: string;
@@ -49,7 +50,7 @@ async function readOnce(file: string, format: FileFormat): Promise<unknown[]> {
 }
 
 const piece = fc.oneof(
-  fc.constantFrom('a', 'b,c', '"q,\nuoted"', '\r\n', '\n', '\n', 'é', '😀', '"', ',', ' '),
+  fc.constantFrom('a', 'b,c', '"q,\nuoted"', '\r\n', '\n', '\n', 'é', '😀', '"', ',', ' ', '\ufeff'),
   fc.string({ maxLength: 4 }),
 );
 const content = fc.tuple(fc.array(piece, { maxLength: 40 }), fc.array(fc.uint8Array({ minLength: 1, maxLength: 2 }), { maxLength: 2 })).map(([ps, junk]) => {
@@ -76,16 +77,21 @@ describe('FileSource positions', () => {
 
   it('names the byte and line of the next record: after "é\\r\\n", a quoted line feed, and a 4-byte character', async () => {
     const file = path.join(root, 'exact.csv');
-    writeFileSync(file, 'é,1\r\n"a\nb",2\n😀,3\n');
+    const bytes = Buffer.from('é,1\r\n"a\nb",2\n😀,3\n');
+    writeFileSync(file, bytes);
+    // with the SHA-256 of the bytes before the position, so a resume notices a replaced file
+    const at = (byte: number, line: number): FileOffset => ({
+      kind: 'file', path: file, byte, line, prefix: { bytes: byte, sha256: sha256Hex(bytes.subarray(0, byte)) },
+    });
     const source = new FileSource<string[]>(file, { format: 'csv' });
     await source.open();
-    expect(source.position()).toEqual({ kind: 'file', path: file, byte: 0, line: 1 });
+    expect(source.position()).toEqual(at(0, 1));
     expect((await source.poll(1))!.rows()).toEqual([['é', '1']]);
-    expect(source.position()).toEqual({ kind: 'file', path: file, byte: 6, line: 2 });
+    expect(source.position()).toEqual(at(6, 2));
     expect((await source.poll(1))!.rows()).toEqual([['a\nb', '2']]);
-    expect(source.position()).toEqual({ kind: 'file', path: file, byte: 14, line: 4 });
+    expect(source.position()).toEqual(at(14, 4));
     expect((await source.poll(5))!.rows()).toEqual([['😀', '3']]);
-    expect(source.position()).toEqual({ kind: 'file', path: file, byte: 21, line: 5 });
+    expect(source.position()).toEqual(at(21, 5));
     await source.close();
   });
 });
