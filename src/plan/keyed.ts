@@ -12,6 +12,7 @@ import type { JsonObject, OperatorState } from '../state/checkpoint-store.js';
 import { SnapshotError } from '../state/shard-snapshot.js';
 import { Batch } from './batch.js';
 import { PairColumnsBuilder, type PairColumns } from './columns.js';
+import { notClonable } from './structured-clone.js';
 import type { BuiltinAggregation, KeyedAccumulators } from './keyed-state.js';
 import type { ReduceByKeyNode, UpdateStateByKeyNode } from './logical.js';
 
@@ -221,19 +222,31 @@ class UpdateFunctionOperator implements KeyedOperator {
 
   /**
    * The keys and states through node:v8's serializer (the structured clone algorithm): plain values,
-   * arrays, Maps, Sets, Dates and typed arrays survive; functions and symbols cannot be checkpointed,
-   * and an object key comes back as an equal object, not the same one.
+   * arrays, Maps, Sets, Dates and typed arrays survive; functions, symbols and class instances (which
+   * would come back as plain objects) cannot be checkpointed, and an object key comes back as an equal
+   * object, not the same one.
    */
   snapshot(id: string): OperatorState {
+    const refuse = (what: string, cause?: unknown): SluiceError =>
+      new SluiceError(
+        'ERR_CHECKPOINT',
+        `updateStateByKey(fn) of ${id.replace('-', ' ')}: the state cannot be checkpointed: ${what}. Keys and states must be values ` +
+          'node:v8 serialize gives back as they are: primitives, plain objects, arrays, Maps, Sets, Dates, RegExps, typed arrays ' +
+          '(a class instance would come back as a plain object)',
+        { cause },
+      );
+    const where = (bad: { what: string; at: string }): string => (bad.at === '' ? `is ${bad.what}` : `holds ${bad.what} at ${bad.at}`);
+    for (const [k, s] of this.state) {
+      const key = notClonable(k);
+      if (key) throw refuse(`a key ${where(key)}`);
+      const state = notClonable(s);
+      if (state) throw refuse(`the state of key ${keyText(k)} ${where(state)}`);
+    }
     let bytes: Uint8Array;
     try {
       bytes = serialize({ state: [...this.state], seen: [...this.seen] });
     } catch (cause) {
-      throw new SluiceError(
-        'ERR_CHECKPOINT',
-        `updateStateByKey(fn): the state cannot be checkpointed: ${(cause as Error).message} (keys and states must be structured-clonable values)`,
-        { cause },
-      );
+      throw refuse((cause as Error).message, cause);
     }
     return { kind: 'blob', id, encoding: 'v8', bytes };
   }
@@ -249,6 +262,13 @@ class UpdateFunctionOperator implements KeyedOperator {
       throw new SnapshotError(`state ${state.id} cannot be read: ${(err as Error).message}`);
     }
   }
+}
+
+/** A key as an error message shows it. */
+function keyText(k: unknown): string {
+  if (typeof k === 'string') return JSON.stringify(k.length > 60 ? `${k.slice(0, 60)}…` : k);
+  if (typeof k === 'object' && k !== null) return `of type ${Array.isArray(k) ? 'array' : (Object.getPrototypeOf(k)?.constructor?.name ?? 'object')}`;
+  return String(k);
 }
 
 export function createKeyedOperator(node: ReduceByKeyNode | UpdateStateByKeyNode, create: AccumulatorsFactory): KeyedOperator {
