@@ -68,6 +68,8 @@ export interface KafkaOffset {
 export interface GeneratorOffset {
   kind: 'generator';
   produced: number;
+  /** The run's rate clock start (ms): visit i's timestamp is start + floor(i * 1000 / rate). */
+  start?: number;
 }
 
 export type SourceOffset = FileOffset | KafkaOffset | GeneratorOffset;
@@ -98,6 +100,8 @@ export interface GeneratorRange {
   kind: 'generator';
   from: number;
   to: number;
+  /** The rate clock start of the run that made them, so a replay gives the same timestamps. */
+  start?: number;
 }
 
 export type SourceRange = FileRange | KafkaRange | GeneratorRange;
