@@ -4,7 +4,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BadRecordError, IOError, OptionError, SluiceError } from '../errors.js';
 import { Batch } from '../plan/batch.js';
-import type { FileOffset, SourceOffset } from '../state/checkpoint-store.js';
+import type { FileOffset, SourceOffset, SourceRange } from '../state/checkpoint-store.js';
 import { sha256Hex } from '../state/durable-fs.js';
 import type { Source } from './source.js';
 import { takeCsvRecords, takeLines, type Taken } from './text-records.js';
@@ -99,6 +99,8 @@ export class FileSource<T> implements Source<T> {
   /** 1-based physical line of the first character of `text`. */
   private line = 1;
   private resumeAt: FileOffset | undefined;
+  /** While a range is replayed: its end, a record boundary that nothing is read past. */
+  private limit: number | undefined;
   private names: string[] | undefined;
   private eof = false;
   /** Records skipped under `onError: 'skip'`. */
@@ -192,11 +194,42 @@ export class FileSource<T> implements Source<T> {
     await h?.close();
   }
 
+  /**
+   * The records in bytes [range.from, range.to) — whole records, as position() marks them — read again
+   * for a batch cut before a restart; this source must stand at range.from and have read nothing yet.
+   */
+  async replay(range: SourceRange): Promise<Batch<T>> {
+    const cannot = (why: string): SluiceError => new SluiceError('ERR_CHECKPOINT', `cannot replay a batch of ${this.name}: ${why}`);
+    if (range.kind !== 'file') throw cannot(`the batch intent holds a ${range.kind} range`);
+    if (range.from.byte !== this.textByte || range.from.line !== this.line || this.raw.length > 0) {
+      throw cannot(`it took bytes from ${range.from.byte} (line ${range.from.line}), and the checkpoint is at byte ${this.textByte} (line ${this.line})`);
+    }
+    // a batch that took nothing (a followed file that did not exist yet, or had nothing new)
+    if (range.to === range.from.byte && range.maxRecords === 0) return Batch.empty;
+    if (!this.handle && !(await this.tryOpen())) throw cannot('the file does not exist');
+    const size = (await this.handle!.stat()).size;
+    if (range.to < range.from.byte || size < range.to) {
+      throw cannot(`it took bytes ${range.from.byte}..${range.to}, and the file has ${size} bytes (truncated or replaced since)`);
+    }
+    this.limit = range.to;
+    try {
+      const batch = await this.poll(Number.POSITIVE_INFINITY);
+      const records = batch?.length ?? 0;
+      if (this.textByte !== range.to || records !== range.maxRecords) {
+        throw cannot(`bytes ${range.from.byte}..${range.to} now hold ${records} records, the batch took ${range.maxRecords} (the file was changed since)`);
+      }
+      return batch ?? Batch.empty;
+    } finally {
+      this.limit = undefined;
+    }
+  }
+
   async poll(max: number): Promise<Batch<T> | undefined> {
     if (!this.handle && !(this.follow && (await this.tryOpen()))) return undefined;
     const records: T[] = [];
     for (;;) {
-      const final = this.eof && !this.follow;
+      // a file read once ends at its end; a replayed range at its limit, after whole records
+      const final = (this.eof && !this.follow) || (this.limit !== undefined && this.readAt === this.limit);
       const taken = this.take(final, max - records.length);
       this.text = this.text.slice(taken.consumed);
       this.line += taken.linesConsumed;
@@ -230,9 +263,11 @@ export class FileSource<T> implements Source<T> {
 
   /** Reads the next chunk; false when there is nothing more now. */
   private async read(): Promise<boolean> {
+    const want = this.limit === undefined ? CHUNK_BYTES : Math.min(CHUNK_BYTES, this.limit - this.readAt);
+    if (want <= 0) return false;
     let n: number;
     try {
-      ({ bytesRead: n } = await this.handle!.read(this.chunk, 0, CHUNK_BYTES, this.readAt));
+      ({ bytesRead: n } = await this.handle!.read(this.chunk, 0, want, this.readAt));
     } catch (cause) {
       throw new IOError('ERR_INPUT', this.path, `cannot read ${this.path}: ${(cause as Error).message}`, { cause });
     }
@@ -243,7 +278,11 @@ export class FileSource<T> implements Source<T> {
       }
       this.readAt += n;
       this.raw = Buffer.concat([this.raw, this.chunk.subarray(0, n)]);
-      this.text += this.decoder.decode(this.chunk.subarray(0, n), { stream: true });
+      // a replayed range ends after a whole record: what the decoder holds is complete (a last record
+      // without a line feed was flushed the same way when first read); reading goes on with a fresh one
+      const atLimit = this.readAt === this.limit;
+      this.text += this.decoder.decode(this.chunk.subarray(0, n), { stream: !atLimit });
+      if (atLimit) this.decoder = decoderAt(this.readAt);
       return true;
     }
     if (!this.follow) {

@@ -10,7 +10,7 @@ import { OptionError, SluiceError } from '../errors.js';
 import { Batch } from '../plan/batch.js';
 import type { ColumnTable } from '../plan/columns.js';
 import type { Clock } from '../runtime/scheduler.js';
-import type { GeneratorOffset, SourceOffset } from '../state/checkpoint-store.js';
+import type { GeneratorOffset, SourceOffset, SourceRange } from '../state/checkpoint-store.js';
 import type { Source } from './source.js';
 
 /** One page visit. */
@@ -126,7 +126,11 @@ export class GeneratorSource implements Source<PageVisit> {
   }
 
   async open(): Promise<void> {
-    // resumed: the rate clock continues from now, as if the visits produced so far had just been made
+    this.restartClock();
+  }
+
+  /** Resumed: the rate clock continues from now, as if the visits produced so far had just been made. */
+  private restartClock(): void {
     this.startTime = this.clock.now() - (this.rate === Number.POSITIVE_INFINITY ? 0 : Math.ceil((this.produced * 1000) / this.rate));
   }
 
@@ -134,9 +138,23 @@ export class GeneratorSource implements Source<PageVisit> {
     return this.described;
   }
 
-  /** Visits produced so far: visit i depends only on the seed and i, so this is all a restart needs. */
+  /** Visits produced so far (visit i depends only on the seed and i), and the rate clock's start (their timestamps). */
   position(): GeneratorOffset {
-    return { kind: 'generator', produced: this.produced };
+    return { kind: 'generator', produced: this.produced, start: this.startTime };
+  }
+
+  /**
+   * Visits [range.from, range.to) again, with the timestamps the run that made them gave them (its rate
+   * clock start is in the range; at an infinite rate a timestamp is the time it is made, so now).
+   */
+  async replay(range: SourceRange): Promise<Batch<PageVisit>> {
+    if (range.kind !== 'generator' || range.from !== this.produced || !(range.to >= range.from) || range.to > this.limit) {
+      throw new SluiceError('ERR_CHECKPOINT', `cannot replay a batch of the generator: it took ${JSON.stringify(range)}, and the checkpoint is after visit ${this.produced}`);
+    }
+    const table = this.make(range.from, range.to - range.from, this.clock.now(), range.start ?? this.startTime);
+    this.produced = range.to;
+    this.restartClock();
+    return Batch.ofTable<PageVisit>(table);
   }
 
   resumeFrom(offset: SourceOffset): void {
@@ -156,13 +174,13 @@ export class GeneratorSource implements Source<PageVisit> {
         : Math.floor(((now - this.startTime) * this.rate) / 1000) - this.produced;
     const n = Math.min(due, max, this.limit - this.produced);
     if (n <= 0) return undefined;
-    const table = this.make(this.produced, n, now);
+    const table = this.make(this.produced, n, now, this.startTime);
     this.produced += n;
     return Batch.ofTable<PageVisit>(table);
   }
 
-  /** Visits first .. first+n-1 as columns. */
-  private make(first: number, n: number, now: number): ColumnTable {
+  /** Visits first .. first+n-1 as columns, timed from the rate clock start `start`. */
+  private make(first: number, n: number, now: number, start: number): ColumnTable {
     const pageIdx = new Uint32Array(n);
     let byteLength = 0;
     const userId = new Float64Array(n);
@@ -181,7 +199,7 @@ export class GeneratorSource implements Source<PageVisit> {
       const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
       durationMs[j] = Math.max(1, Math.round(Math.exp(Math.log(15_000) + 0.9 * z)));
       timestamp[j] =
-        this.rate === Number.POSITIVE_INFINITY ? now : this.startTime + Math.floor((i * 1000) / this.rate);
+        this.rate === Number.POSITIVE_INFINITY ? now : start + Math.floor((i * 1000) / this.rate);
     }
     const offsets = new Uint32Array(n + 1);
     const bytes = new Uint8Array(byteLength);

@@ -2,7 +2,7 @@
 
 import type { Batch } from '../plan/batch.js';
 import type { PolledSource } from '../runtime/scheduler.js';
-import type { SourceOffset } from '../state/checkpoint-store.js';
+import type { SourceOffset, SourceRange } from '../state/checkpoint-store.js';
 
 /**
  * A source of records. The scheduler polls it only while the pipeline has room, so a source never
@@ -25,4 +25,10 @@ export interface Source<T> extends PolledSource<Batch<T>> {
   position?(): SourceOffset;
   /** Before open(): continue after `offset`, a position() of an earlier run of the same source. */
   resumeFrom?(offset: SourceOffset): void;
+  /**
+   * After open(), before the first poll: the records of `range` (what one batch of an earlier run took,
+   * from the position the source is at), exactly as they were returned then; the source then stands at
+   * its end. Throws a SluiceError (ERR_CHECKPOINT) when the input no longer holds them.
+   */
+  replay?(range: SourceRange): Promise<Batch<T>>;
 }
