@@ -248,6 +248,11 @@ export class StreamingContext implements OutputRegistry {
         this.pipeline = new Pipeline(plan, (agg) => this.accumulators(agg));
       }
       await Promise.all(plan.sources.map((s) => s.open()));
+      // batches cut before a restart and not checkpointed run first, as they were cut
+      for (const batch of (await this.checkpoints?.replays(resume)) ?? []) {
+        await this.runBatch(batch, true);
+        resume = { seq: batch.seq + 1, time: batch.time };
+      }
     } catch (error) {
       await this.finish(error);
       throw error;
@@ -285,8 +290,10 @@ export class StreamingContext implements OutputRegistry {
     for (const l of listeners) l.onWarning!(message);
   }
 
-  private async runBatch(batch: SealedBatch<Batch<unknown>>): Promise<void> {
+  /** Runs one batch; `replayed`: read again from its intent, which is already written. */
+  private async runBatch(batch: SealedBatch<Batch<unknown>>, replayed = false): Promise<void> {
     const started = performance.now();
+    if (this.checkpoints && !replayed) await this.checkpoints.intend(batch);
     const inputs = batch.chunks.map((chunks) => Batch.concat(chunks));
     await this.pipeline!.run({ seq: batch.seq, time: batch.time, inputs });
     // outputs are written: now the state after this batch, and where its input ended

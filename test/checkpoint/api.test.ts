@@ -1,7 +1,7 @@
 // checkpointDir in the embedded API: updateStateByKey (built-in and function) and the sources' positions are
 // restored on start; updateStateByKey's TTL evicts idle keys and the eviction survives a restore; options checked.
 
-import { appendFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -242,9 +242,90 @@ describe('checkpointDir: restore on start', () => {
       `skipped damaged checkpoint ${path.join(ckpt, 'batch-000000000002')}: stage-2.shard-00000.bin: missing; ` +
         `restored batch 1 from ${path.join(ckpt, 'batch-000000000001')}`,
     ]);
-    // batch 2 is run again from batch 1's position: its input and the new line (at least once)
-    expect(seen).toEqual([[['a', 7]]]);
-    expect(readdirSync(ckpt).filter((n) => n.startsWith('batch-')).sort()).toEqual(['batch-000000000001', 'batch-000000000002']);
+    // batch 2 is replayed from its intent (its input only, at its batch time), then the new line is a batch of its own
+    expect(seen).toEqual([[['a', 3]], [['a', 7]]]);
+    expect(readdirSync(ckpt).filter((n) => n.startsWith('batch-')).sort()).toEqual(['batch-000000000001', 'batch-000000000002', 'batch-000000000003']);
+  });
+});
+
+describe('checkpointDir: batch intents', () => {
+  /** A run that records each batch's seq, time and rows. */
+  const recording = (input: string, follow: boolean) => {
+    const seen: Array<{ seq: number; time: number; rows: Pair[] }> = [];
+    const job = (ssc: StreamingContext): void => {
+      let rows: Pair[] = [];
+      ssc.fileStream(input, { format: 'csv', follow }).mapToPair(([k, v]) => [k!, Number(v)]).reduceByKey('sum').foreachBatch((r) => void (rows = byKey(r)));
+      ssc.addListener({ onBatchCompleted: (b) => void seen.push({ seq: b.seq, time: b.time, rows }) });
+    };
+    return { seen, job };
+  };
+
+  /** Runs a job over `input` read once to its end; returns what it recorded. */
+  const runOnce = async (input: string, ckpt: string): Promise<ReturnType<typeof recording>['seen']> => {
+    const r = recording(input, false);
+    const ssc = new StreamingContext({ batchInterval: 20, inline: true, checkpointDir: ckpt });
+    r.job(ssc);
+    await ssc.start();
+    await ssc.awaitTermination();
+    return r.seen;
+  };
+
+  // A checkpoint's intent is removed once the checkpoint is the oldest kept; removing the newest checkpoint
+  // (N) of a directory with N-1 leaves what a kill between batch N's outputs and its checkpoint leaves.
+
+  it('a batch whose checkpoint is lost is replayed from its intent: same batch id, time and records', async () => {
+    const dir = caseDir();
+    const input = path.join(dir, 'in.csv');
+    const ckpt = path.join(dir, 'ckpt');
+    writeFileSync(input, 'a,1\n');
+    await runOnce(input, ckpt);
+    appendFileSync(input, 'b,2\na,3\n');
+    const second = await runOnce(input, ckpt);
+    expect(second.map((b) => [b.seq, b.rows])).toEqual([[1, [['a', 3], ['b', 2]]]]);
+    rmSync(path.join(ckpt, 'batch-000000000002'), { recursive: true });
+    appendFileSync(input, 'c,5\n');
+    const third = await runOnce(input, ckpt);
+    expect(third[0]).toEqual(second[0]);
+    expect(third.slice(1).map((b) => [b.seq, b.rows])).toEqual([[2, [['c', 5]]]]);
+    expect(third[1]!.time).toBeGreaterThan(second[0]!.time);
+  });
+
+  it('refuses to replay a batch over a file truncated since, naming the bytes', async () => {
+    const dir = caseDir();
+    const input = path.join(dir, 'in.csv');
+    const ckpt = path.join(dir, 'ckpt');
+    writeFileSync(input, 'a,1\n');
+    await runOnce(input, ckpt);
+    appendFileSync(input, 'b,2\n');
+    await runOnce(input, ckpt);
+    rmSync(path.join(ckpt, 'batch-000000000002'), { recursive: true });
+    writeFileSync(input, 'a,1\n');
+    const err = await runOnce(input, ckpt).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SluiceError);
+    expect((err as SluiceError).code).toBe('ERR_CHECKPOINT');
+    expect((err as Error).message).toBe(`cannot replay a batch of file:${input}: it took bytes 4..8, and the file has 4 bytes (truncated or replaced since)`);
+  });
+
+  it('replays batches cut while a followed file did not exist yet (empty, at their batch times)', async () => {
+    const dir = caseDir();
+    const input = path.join(dir, 'later.csv');
+    const ckpt = path.join(dir, 'ckpt');
+    const first = recording(input, true);
+    const ssc = new StreamingContext({ batchInterval: 20, inline: true, checkpointDir: ckpt });
+    first.job(ssc);
+    await ssc.start();
+    const deadline = Date.now() + 20_000;
+    while (first.seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await ssc.stop();
+    const n = first.seen.length;
+    expect(n).toBeGreaterThanOrEqual(3);
+    rmSync(path.join(ckpt, `batch-${String(n).padStart(12, '0')}`), { recursive: true });
+    const again = recording(input, true);
+    const replay = new StreamingContext({ batchInterval: 20, inline: true, checkpointDir: ckpt });
+    again.job(replay);
+    await replay.start();
+    await replay.stop();
+    expect(again.seen[0]).toEqual({ ...first.seen[n - 1]!, rows: [] });
   });
 });
 
