@@ -64,8 +64,13 @@ export interface RunningCli {
 
 /** Starts `node dist/cli/main.js ...args` (with `env` added to the environment) and returns at once. */
 export function startCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): RunningCli {
+  return startNode(CLI, args, options);
+}
+
+/** Starts `node <script> ...args` (with `env` added to the environment) and returns at once. */
+export function startNode(script: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): RunningCli {
   const env = options.env ? { ...process.env, ...options.env } : undefined;
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   const waiters = new Set<() => void>();
