@@ -8,7 +8,7 @@ const [kind, source, checkpointDir, out] = process.argv.slice(2);
 const ssc = new StreamingContext({ batchInterval: 60, inline: true, checkpointDir });
 if (kind === 'file') {
   // per-batch sums (a reader adds them up) and running counts
-  const pairs = ssc.fileStream(source, { format: 'csv', follow: true }).mapToPair(([k, v]) => [k, Number(v)]);
+  const pairs = ssc.fileStream(source, { format: 'csv', header: true, follow: true }).mapToPair((r) => [r.key, Number(r.v)]);
   pairs.reduceByKey('sum').saveAsTextFiles(`${out}/sums`, 'csv');
   pairs.updateStateByKey('count').saveAsTextFiles(`${out}/counts`, 'csv');
 } else {
