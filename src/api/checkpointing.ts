@@ -1,21 +1,19 @@
 // A StreamingContext's checkpoints: restore on start, save after every batch (options.checkpointDir).
 //
 //   start:  store.restore ─▶ a pipeline with the checkpoint's shard count, each updateStateByKey's state
-//           restored into its stage ─▶ each source resumes after its checkpointed position
-//           ─▶ the scheduler continues at the checkpoint's batch id and after its batch time
-//   batch:  pipeline.run (outputs written) ─▶ save: every stateful operator's state + the sources'
-//           positions when the batch was sealed (the scheduler polls ahead; those polls are not in it)
+//           restored into its stage ─▶ each source resumes after its checkpointed position ─▶ the
+//           intents after the checkpoint are replayed: the same records (source.replay) at the same
+//           batch id and time ─▶ the scheduler continues after the last of them
+//   batch:  intent (store.writeIntent): each source's range, from where the previous batch ended to where
+//           this one was sealed, and the batch time ─▶ pipeline.run (outputs written) ─▶ save: every
+//           stateful operator's state + the sources' positions when the batch was sealed (the scheduler
+//           polls ahead; those polls are not in it)
 //
-//   batch:  before it runs, its intent (store.writeIntent): each source's range, from where the previous
-//           batch ended to where this one was sealed, and the batch time
-//   start:  after the restore, every intent after the checkpoint is replayed first: the same records
-//           (source.replay) at the same batch id and time, so each output of such a batch (a
-//           saveAsTextFiles directory) is written again with the same bytes (as the CLI's file job,
-//           src/cli/file-batch-aggregate.ts, and Spark Structured Streaming's offsets log)
-//
-// A batch without an intent runs again after a restart on the input that follows the checkpoint, cut
-// anew (at least once): a job with a source that cannot replay a range, or a batch across a followed
-// file's truncation (its range is not one stretch of one file).
+// So a batch cut before a kill and not checkpointed writes each of its outputs (a saveAsTextFiles
+// directory) again with the same bytes, as the CLI's file job (src/cli/file-batch-aggregate.ts) and
+// Spark Structured Streaming's offsets log do. A batch without an intent runs again after a restart on
+// the input that follows the checkpoint, cut anew (at least once): in a job with a source that cannot
+// replay a range, or a batch across a followed file's truncation (not one stretch of one file).
 
 import { OptionError, SluiceError } from '../errors.js';
 import type { Batch } from '../plan/batch.js';
@@ -49,7 +47,7 @@ export interface RestoredJob {
 }
 
 /**
- * What source `i` gave a batch: the stretch between two of its positions, or undefined when that is not
+ * What a source gave a batch: the stretch between two of its positions, or undefined when that is not
  * one stretch it can read again (a followed file that was truncated or replaced and read from its start).
  */
 function rangeBetween(from: SourceOffset, to: SourceOffset, records: number): SourceRange | undefined {
@@ -113,7 +111,7 @@ export class ContextCheckpoints {
 
   /**
    * After the sources are opened: the batches cut before the restart and not checkpointed, each read again
-   * from its intent (same batch id, time and records), in order; run each with runBatch({ replayed: true }).
+   * from its intent (same batch id, time and records), in order, to run before the scheduler starts.
    */
   async replays(resume: { seq: number } | undefined): Promise<SealedBatch<Batch<unknown>>[]> {
     const sources = this.plan.sources;
