@@ -1,10 +1,8 @@
 // Test helper: the headless Chromium the dashboard tests drive (Debian's package, through playwright-core).
 
 import { existsSync } from 'node:fs';
-import { describe, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-
-const isCI = (): boolean => !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+import { describeNeeding } from './needs.js';
 
 /** The Chromium binary: $CHROMIUM_PATH, else Debian's /usr/bin/chromium (`npm run browser:install`). */
 export function chromiumPath(): string | undefined {
@@ -22,19 +20,6 @@ export function launchChromium(): Promise<Browser> {
  * CI=true, where the suite fails with the reason instead.
  */
 export function describeBrowser(name: string, fn: () => void): void {
-  if (chromiumPath()) {
-    describe(name, fn);
-    return;
-  }
-  const why = 'no Chromium: set CHROMIUM_PATH or run `npm run browser:install` (Debian package chromium)';
-  if (isCI()) {
-    describe(name, () => {
-      it('needs Chromium', () => {
-        throw new Error(`CI=true: ${why}`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n!!! SKIPPING browser tests "${name}": ${why}\n\n`);
-  describe.skip(`${name} [SKIPPED: ${why}]`, fn);
+  const missing = chromiumPath() ? undefined : 'no Chromium: set CHROMIUM_PATH or run `npm run browser:install` (Debian package chromium)';
+  describeNeeding('Chromium', missing, name, fn);
 }

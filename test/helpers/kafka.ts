@@ -5,11 +5,10 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
 import { Kafka, Partitioners, logLevel, type Admin, type IHeaders, type KafkaConfig, type Message } from 'kafkajs';
 import { createTopicAndWait } from '../../src/sources/kafka-topics.js';
-
-const isCI = (): boolean => !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+import { describeNeeding } from './needs.js';
 
 /** host:port of the broker for this run, or undefined when there is none. */
 export function kafkaBootstrap(): string | undefined {
@@ -45,21 +44,7 @@ export function requireKafkaBootstrap(): string {
  * reason, except under CI=true, where it never skips: the suite fails with the reason instead.
  */
 export function describeKafka(name: string, fn: () => void): void {
-  if (kafkaBootstrap()) {
-    describe(name, fn);
-    return;
-  }
-  const why = kafkaUnavailableReason();
-  if (isCI()) {
-    describe(name, () => {
-      it('needs a Kafka broker', () => {
-        throw new Error(`CI=true: ${why}`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n!!! SKIPPING Kafka tests "${name}": ${why}\n\n`);
-  describe.skip(`${name} [SKIPPED: ${why}]`, fn);
+  describeNeeding('a Kafka broker', kafkaBootstrap() ? undefined : kafkaUnavailableReason(), name, fn);
 }
 
 /**
