@@ -169,6 +169,7 @@ export function agg_u32(
   perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
 ): u32 {
   if (values == 0) mask &= AGG_COUNT;
+  if (perm == 0 && load<u32>(table + NT_CAP) <= PREFETCH_CAP) return u32Fold(table, acc, keys, values, from, to, stamp, mask);
   if (mask == AGG_COUNT) return aggU32Loop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT);
   if (mask == (AGG_COUNT | AGG_SUM)) {
     return aggU32Loop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM);
@@ -438,6 +439,73 @@ export function agg_bytes_shards(
   return j;
 }
 
+/**
+ * The probe after an inlined first probe missed: the whole find-or-insert, from the start slot, with
+ * the header's count and limits. Out of line (it has a loop and several callers, so binaryen keeps it a
+ * call): the hot loops then hold only what a hit needs.
+ */
+function u32ProbeRest(table: usize, acc: usize, key: u32): u32 {
+  const cap = probedCap(load<u32>(table + NT_CAP));
+  const limit = min(min(load<u32>(table + NT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+  const count = load<u32>(table + NT_COUNT);
+  const g = u32FindOrInsert(<usize>load<u32>(table + NT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + NT_KEYS), count, limit, key);
+  if (g == count) store<u32>(table + NT_COUNT, count + 1);
+  return g;
+}
+
+// @ts-ignore: decorator
+@inline function u32FoldLoop(
+  table: usize, acc: usize, keys: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  const cap = probedCap(load<u32>(table + NT_CAP));
+  if (cap < 2) return from;
+  const slots = <usize>load<u32>(table + NT_SLOTS);
+  const shift = slotShift(cap);
+  const cnt = <usize>load<u32>(acc + AC_COUNT);
+  const sum = <usize>load<u32>(acc + AC_SUM);
+  const mn = <usize>load<u32>(acc + AC_MIN);
+  const mx = <usize>load<u32>(acc + AC_MAX);
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  let j = from;
+  for (; j < to; j++) {
+    const key = load<u32>(keys + (<usize>j << 2));
+    const x = rotr<u64>(load<u64>(slots + (<usize>((key * 0x9e3779b9) >>> shift) << 3)) ^ <u64>key, 32) - 1;
+    let g = <u32>x;
+    if (x >= 0xffffffff) {
+      g = u32ProbeRest(table, acc, key);
+      if (g == NO_ROOM) break;
+    }
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+  }
+  return j;
+}
+
+/**
+ * u32FoldLoop for each common mask as a function of its own. Inlined into the one big exported
+ * dispatcher, the loop's few live values compete with hundreds of others in V8's register allocator
+ * and spill to the stack (loads of slotShift, the column bases and 1.0 in every iteration).
+ */
+function u32FoldCount(table: usize, acc: usize, keys: usize, values: usize, from: u32, to: u32, stamp: u32): u32 {
+  return u32FoldLoop(table, acc, keys, values, from, to, stamp, AGG_COUNT);
+}
+function u32FoldCountSum(table: usize, acc: usize, keys: usize, values: usize, from: u32, to: u32, stamp: u32): u32 {
+  return u32FoldLoop(table, acc, keys, values, from, to, stamp, AGG_COUNT | AGG_SUM);
+}
+function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: u32, to: u32, stamp: u32): u32 {
+  return u32FoldLoop(table, acc, keys, values, from, to, stamp, AGG_ALL);
+}
+
+// @ts-ignore: decorator
+@inline function u32Fold(
+  table: usize, acc: usize, keys: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  if (mask == AGG_COUNT) return u32FoldCount(table, acc, keys, values, from, to, stamp);
+  if (mask == (AGG_COUNT | AGG_SUM)) return u32FoldCountSum(table, acc, keys, values, from, to, stamp);
+  if (mask == AGG_ALL) return u32FoldAll(table, acc, keys, values, from, to, stamp);
+  return u32FoldLoop(table, acc, keys, values, from, to, stamp, mask);
+}
+
 /** Shard-range dispatch of agg_u32_shards for one constant mask. */
 // @ts-ignore: decorator
 @inline function aggU32ShardsMask(
@@ -451,7 +519,7 @@ export function agg_bytes_shards(
       const big = load<u32>(table + NT_CAP) > PREFETCH_CAP;
       if (shards == 1) {
         if (big) return aggU32OneShardLoop(table, acc, 0, 1, keys, hashes, values, from, to, stamp, mask, magic, false, true);
-        return aggU32OneShardLoop(table, acc, 0, 1, keys, hashes, values, from, to, stamp, mask, magic, false, false);
+        return u32Fold(table, acc, keys, values, from, to, stamp, mask);
       }
       if (big) return aggU32OneShardLoop(table, acc, shardLo, shards, keys, hashes, values, from, to, stamp, mask, magic, true, true);
       return aggU32OneShardLoop(table, acc, shardLo, shards, keys, hashes, values, from, to, stamp, mask, magic, true, false);
