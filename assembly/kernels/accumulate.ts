@@ -283,6 +283,41 @@ export function agg_u32(
   return j;
 }
 
+// aggBytesOneShardLoop for each common mask as a function of its own (see u32FoldCount).
+function bytesOneShardCount(
+  table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
+  values: usize, from: u32, to: u32, stamp: u32, magic: u64, route: bool,
+): u32 {
+  if (route) return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic, true);
+  return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic, false);
+}
+function bytesOneShardCountSum(
+  table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
+  values: usize, from: u32, to: u32, stamp: u32, magic: u64, route: bool,
+): u32 {
+  if (route) return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT | AGG_SUM, magic, true);
+  return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT | AGG_SUM, magic, false);
+}
+function bytesOneShardAll(
+  table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
+  values: usize, from: u32, to: u32, stamp: u32, magic: u64, route: bool,
+): u32 {
+  if (route) return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_ALL, magic, true);
+  return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_ALL, magic, false);
+}
+
+// @ts-ignore: decorator
+@inline function bytesOneShard(
+  table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
+  values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64, route: bool,
+): u32 {
+  if (mask == AGG_COUNT) return bytesOneShardCount(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, magic, route);
+  if (mask == (AGG_COUNT | AGG_SUM)) return bytesOneShardCountSum(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, magic, route);
+  if (mask == AGG_ALL) return bytesOneShardAll(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, magic, route);
+  if (route) return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, true);
+  return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, false);
+}
+
 /** Shard-range dispatch of agg_bytes_shards for one constant mask. */
 // @ts-ignore: decorator
 @inline function aggBytesShardsMask(
@@ -293,10 +328,7 @@ export function agg_u32(
     const table = <usize>load<u32>(tables + (<usize>shardLo << 2));
     const acc = <usize>load<u32>(accs + (<usize>shardLo << 2));
     if (load<u32>(table + BT_CAP) != 0) {
-      if (shards == 1) {
-        return aggBytesOneShardLoop(table, acc, 0, 1, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, false);
-      }
-      return aggBytesOneShardLoop(table, acc, shardLo, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, true);
+      return bytesOneShard(table, acc, shardLo, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, shards != 1);
     }
   }
   return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic);
