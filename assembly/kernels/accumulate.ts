@@ -291,6 +291,13 @@ function bytesOneShardCount(
   if (route) return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic, true);
   return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic, false);
 }
+function bytesOneShardSum(
+  table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
+  values: usize, from: u32, to: u32, stamp: u32, magic: u64, route: bool,
+): u32 {
+  if (route) return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_SUM, magic, true);
+  return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_SUM, magic, false);
+}
 function bytesOneShardCountSum(
   table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
   values: usize, from: u32, to: u32, stamp: u32, magic: u64, route: bool,
@@ -312,6 +319,7 @@ function bytesOneShardAll(
   values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64, route: bool,
 ): u32 {
   if (mask == AGG_COUNT) return bytesOneShardCount(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, magic, route);
+  if (mask == AGG_SUM) return bytesOneShardSum(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, magic, route);
   if (mask == (AGG_COUNT | AGG_SUM)) return bytesOneShardCountSum(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, magic, route);
   if (mask == AGG_ALL) return bytesOneShardAll(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, magic, route);
   if (route) return aggBytesOneShardLoop(table, acc, s, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, true);
@@ -331,6 +339,45 @@ function bytesOneShardAll(
       return bytesOneShard(table, acc, shardLo, shards, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic, shards != 1);
     }
   }
+  return bytesShards(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic);
+}
+
+// aggBytesShardsLoop (a task over several shards: the CLI's file and Kafka jobs) for each common
+// mask as a function of its own (see u32FoldCount).
+function bytesShardsCount(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, magic: u64,
+): u32 {
+  return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic);
+}
+function bytesShardsSum(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, magic: u64,
+): u32 {
+  return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_SUM, magic);
+}
+function bytesShardsCountSum(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, magic: u64,
+): u32 {
+  return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT | AGG_SUM, magic);
+}
+function bytesShardsAll(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, magic: u64,
+): u32 {
+  return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_ALL, magic);
+}
+
+// @ts-ignore: decorator
+@inline function bytesShards(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64,
+): u32 {
+  if (mask == AGG_COUNT) return bytesShardsCount(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, magic);
+  if (mask == AGG_SUM) return bytesShardsSum(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, magic);
+  if (mask == (AGG_COUNT | AGG_SUM)) return bytesShardsCountSum(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, magic);
+  if (mask == AGG_ALL) return bytesShardsAll(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, magic);
   return aggBytesShardsLoop(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, mask, magic);
 }
 
@@ -352,6 +399,9 @@ export function agg_bytes_shards(
   const magic = shardMagic(shards);
   if (mask == AGG_COUNT) {
     return aggBytesShardsMask(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT, magic);
+  }
+  if (mask == AGG_SUM) {
+    return aggBytesShardsMask(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_SUM, magic);
   }
   if (mask == (AGG_COUNT | AGG_SUM)) {
     return aggBytesShardsMask(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, from, to, stamp, AGG_COUNT | AGG_SUM, magic);
