@@ -3,7 +3,8 @@
 // kafkajs's createTopics({ waitForLeaders: true }) retries only LEADER_NOT_AVAILABLE, but a busy KRaft
 // broker first answers UNKNOWN_TOPIC_OR_PARTITION ("This server does not host this topic-partition")
 // for a topic it has just created; both mean: not yet. So the topic is created without kafkajs's wait
-// and its metadata polled here until every partition has a leader.
+// and polled here until every partition has a leader in the metadata and that leader answers for it
+// (right after a broker starts, metadata can name a leader that does not host the partition yet).
 
 import type { Admin, ITopicConfig } from 'kafkajs';
 
@@ -23,14 +24,15 @@ export async function createTopicAndWait(admin: Admin, config: ITopicConfig): Pr
   await waitForLeaders(admin, config.topic, config.numPartitions);
 }
 
-/** Resolves once each partition of `topic` (`partitions` of them, when given) has a leader. */
+/** Resolves once each partition of `topic` (`partitions` of them, when given) has a leader that answers a ListOffsets for it. */
 export async function waitForLeaders(admin: Admin, topic: string, partitions?: number): Promise<void> {
   let last: unknown;
   for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline; await new Promise((r) => setTimeout(r, POLL_MS))) {
     try {
       const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
       const parts = topics[0]?.partitions ?? [];
-      if (parts.length > 0 && (partitions === undefined || partitions < 0 || parts.length === partitions) && parts.every((p) => p.leader >= 0)) return;
+      const count = partitions === undefined || partitions < 0 ? parts.length : partitions;
+      if (count > 0 && parts.length === count && parts.every((p) => p.leader >= 0) && (await admin.fetchTopicOffsets(topic)).length === count) return;
     } catch (err) {
       last = err;
     }

@@ -9,13 +9,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Admin, type Kafka, type Message } from 'kafkajs';
 import {
-  addStat, describeKafka, kafkaClient, keyedCsvMessages, produceLines, produceMessages, readTopicMessages, requireKafkaBootstrap,
+  addStat, createTopic, describeKafka, kafkaClient, keyedCsvMessages, produceLines, produceMessages, readTopicMessages, requireKafkaBootstrap,
   uniqueName, type KeyStats, type ReadMessage,
 } from '../helpers/kafka.js';
 import { parseAggregateSpec, type AggregateSpecInput } from '../../src/plan/aggregate-spec.js';
 import { runKafkaAggregate, type KafkaAggregateOptions } from '../../src/cli/kafka-aggregate.js';
 import { BadMessageError } from '../../src/errors.js';
-import { createTopicAndWait } from '../../src/sources/kafka-topics.js';
 
 describeKafka('sluice aggregate on Kafka (real broker)', () => {
   let kafka: Kafka;
@@ -36,11 +35,7 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const topicOf = async (prefix: string, partitions: number): Promise<string> => {
-    const topic = uniqueName(prefix);
-    await createTopicAndWait(admin, { topic, numPartitions: partitions });
-    return topic;
-  };
+  const topicOf = (prefix: string, partitions: number): Promise<string> => createTopic(admin, prefix, partitions);
 
   const produce = (topic: string, messages: Message[]): Promise<void> => produceMessages(kafka, topic, messages);
   const readTopic = (topic: string, readUncommitted = false): Promise<ReadMessage[]> => readTopicMessages(kafka, admin, topic, readUncommitted);

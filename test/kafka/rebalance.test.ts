@@ -5,14 +5,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Admin, type Kafka } from 'kafkajs';
 import {
-  describeKafka, eventually, kafkaClient, keyedCsvMessages, produceMessages, readTopicMessages, requireKafkaBootstrap, uniqueName,
+  createTopic, describeKafka, eventually, kafkaClient, keyedCsvMessages, produceMessages, readTopicMessages, requireKafkaBootstrap, uniqueName,
   type KeyStats, type ReadMessage,
 } from '../helpers/kafka.js';
 import { startCli } from '../helpers/cli.js';
 import { runKafkaAggregate } from '../../src/cli/kafka-aggregate.js';
 import { parseAggregateSpec } from '../../src/plan/aggregate-spec.js';
 import { CoPartitionError } from '../../src/errors.js';
-import { createTopicAndWait } from '../../src/sources/kafka-topics.js';
 import { changelogTopicFor } from '../../src/state/changelog.js';
 import { transactionalIdFor } from '../../src/sinks/kafka-transactions.js';
 
@@ -32,11 +31,7 @@ describeKafka('a consumer group of sluice members sharing partitions (real broke
     await admin?.disconnect();
   });
 
-  const topicOf = async (prefix: string, partitions: number): Promise<string> => {
-    const topic = uniqueName(prefix);
-    await createTopicAndWait(admin, { topic, numPartitions: partitions });
-    return topic;
-  };
+  const topicOf = (prefix: string, partitions: number): Promise<string> => createTopic(admin, prefix, partitions);
 
   /** Whether the group's committed offsets reached the topic's end offsets. */
   const caughtUp = async (group: string, topic: string): Promise<boolean> => {
