@@ -29,7 +29,7 @@
 // text costs no validation; a non-ASCII sequence is checked where its lead byte is found.
 
 import { murmur2Range } from "../hash";
-import { BITS_INVALID, BITS_SLOW, parseDecimalBits } from "./number";
+import { BITS_INVALID, BITS_SLOW, parseDecimalBits, parsePlainDecimalBits } from "./number";
 import {
   BAD_EMPTY_VALUE, BAD_MISSING_KEY, BAD_MISSING_VALUE, BAD_NUMBER, BAD_QUOTE, BAD_UNTERMINATED_QUOTE,
   BAD_UTF8, CR, DJ_CONSUMED, DJ_DELIM, DJ_ERROR_COUNT, DJ_ERRORS, DJ_FINAL, DJ_FIRST_LINE, DJ_HASHES, DJ_IN,
@@ -41,6 +41,9 @@ import {
 
 // @ts-ignore: decorator
 @inline const BLOCK: usize = 64;
+/** Records the general loop decodes after plainRecords took none, before it tries again. */
+// @ts-ignore: decorator
+@inline const PLAIN_RETRY: u32 = 8;
 
 /**
  * Bit i set when byte blockAt+i is a delimiter, '"', LF or >= 0x80. Reads only [blockAt, end): a block
@@ -115,6 +118,170 @@ import {
   return <u32>(o - dst);
 }
 
+/**
+ * Copies a key of n bytes from the input at src to dst with 16-byte moves when both the input and the
+ * key bytes reach 16-byte multiples past it (the bytes written after the key are later keys' room, still
+ * inside [keyBytes, keyBytes + cap)); copyBytes otherwise.
+ */
+// @ts-ignore: decorator
+@inline function copyKey(dst: usize, dstEnd: usize, src: usize, srcEnd: usize, n: usize): void {
+  const span = (n + 15) & ~(<usize>15);
+  if (n <= 64 && src + span <= srcEnd && dst + span <= dstEnd) {
+    for (let o: usize = 0; o < n; o += 16) v128.store(dst + o, v128.load(src + o));
+  } else {
+    copyBytes(dst, src, n);
+  }
+}
+
+/**
+ * The common case of csv_decode: records whose fields are all unquoted, ended by a LF, that decode to
+ * a good record (key field present, value a decimal that needs no host parse) with room in the outputs.
+ * Decodes such records from p on, with only a record's few values live (inlined into csv_decode, its
+ * loop shared V8's registers with the quoted-field machinery and spilled them); stops at the first
+ * record that is anything else, which csv_decode then decodes. The result of every record it takes
+ * is the one csv_decode's general loop gives. Returns where it stopped; writes the good records taken
+ * and their output to the job (DJ_RECORDS, keyOffs, key bytes, hashes, values) and the lines consumed
+ * to DJ_LINES. keyCol and valCol are constants in the common layouts (see csvPlain01).
+ */
+// @ts-ignore: decorator
+@inline function plainRecords(job: usize, p: usize, keyCol: u32, valCol: i32): usize {
+  const input = <usize>load<u32>(job, DJ_IN);
+  const end = input + <usize>load<u32>(job, DJ_IN_LEN);
+  const maxRecords = load<u32>(job, DJ_MAX_RECORDS);
+  const keyOffs = <usize>load<u32>(job, DJ_KEY_OFFS);
+  const keyBytes = <usize>load<u32>(job, DJ_KEY_BYTES);
+  const keyBytesEnd = keyBytes + <usize>load<u32>(job, DJ_KEY_BYTES_CAP);
+  const values = <usize>load<u32>(job, DJ_VALUES);
+  const hashes = <usize>load<u32>(job, DJ_HASHES);
+  const delim = load<u32>(job, DJ_DELIM) & 0xFF;
+  let records = load<u32>(job, DJ_RECORDS);
+  let keyPos = keyBytes + <usize>load<u32>(keyOffs + (<usize>records << 2));
+  let lines: u32 = 0;
+
+  const vDelim = i8x16.splat(<i8>delim);
+  const vQuote = i8x16.splat(<i8>QUOTE);
+  const vLf = i8x16.splat(<i8>LF);
+  let blockAt = p;
+  let mask = classify(blockAt, end, delim, vDelim, vQuote, vLf);
+
+  while (true) {
+    const recStart = p;
+    let field: u32 = 0;
+    let fieldStart = p;
+    let keyStart: usize = 0;
+    let keyEnd: usize = 0;
+    let keyFound = false;
+    let valStart: usize = 0;
+    let valEnd: usize = 0;
+    let s = p;
+    let plain = true;
+    while (true) {
+      // next interesting byte at or after s (see classify)
+      while (true) {
+        if (s < blockAt + BLOCK) {
+          const m = mask & (<u64>-1 << <u64>(s - blockAt));
+          if (m != 0) {
+            s = blockAt + <usize>ctz(m);
+            break;
+          }
+        }
+        if (blockAt + BLOCK >= end) {
+          s = end;
+          break;
+        }
+        blockAt += BLOCK;
+        mask = classify(blockAt, end, delim, vDelim, vQuote, vLf);
+        if (s < blockAt) s = blockAt;
+      }
+      if (s >= end) {
+        plain = false; // no LF before the end: csv_decode knows what `final` makes of it
+        break;
+      }
+      const c = <u32>load<u8>(s);
+      if (c == delim) {
+        if (field == keyCol) {
+          keyStart = fieldStart;
+          keyEnd = s;
+          keyFound = true;
+        }
+        if (<i32>field == valCol) {
+          valStart = fieldStart;
+          valEnd = s;
+        }
+        field++;
+        s++;
+        fieldStart = s;
+        continue;
+      }
+      if (c == LF) break;
+      if (c == QUOTE) {
+        if (s == fieldStart) {
+          plain = false; // a quoted field
+          break;
+        }
+        s++; // a '"' inside an unquoted field is data
+        continue;
+      }
+      const n = utf8Sequence(s, end); // c >= 0x80
+      if (n == 0) {
+        plain = false; // BadUtf8
+        break;
+      }
+      s += <usize>n;
+    }
+    if (!plain) break;
+    // the LF at s ends the record; a CR right before it belongs to the terminator
+    let ce = s;
+    if (ce > fieldStart && <u32>load<u8>(ce - 1) == CR) ce--;
+    if (ce == recStart) {
+      // a blank line: not a record
+      lines++;
+      p = s + 1;
+      continue;
+    }
+    if (field == keyCol) {
+      keyStart = fieldStart;
+      keyEnd = ce;
+      keyFound = true;
+    }
+    if (<i32>field == valCol) {
+      valStart = fieldStart;
+      valEnd = ce;
+    }
+    if (!keyFound && keyCol != NO_KEY_COLUMN) break; // MissingKey
+    let bits: u64 = 0;
+    if (valCol >= 0) {
+      if (valEnd == valStart) break; // MissingValue (or EmptyValue)
+      bits = parsePlainDecimalBits(valStart, valEnd);
+      if (bits >= BITS_SLOW) break; // BadNumber, or a value the host parses
+    }
+    if (records >= maxRecords) break;
+    const keyLen = keyEnd - keyStart;
+    if (keyPos + keyLen > keyBytesEnd) break;
+    copyKey(keyPos, keyBytesEnd, keyStart, end, keyLen);
+    keyPos += keyLen;
+    store<u32>(keyOffs + (<usize>(records + 1) << 2), <u32>(keyPos - keyBytes));
+    if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(keyStart, keyLen));
+    if (values != 0) store<u64>(values + (<usize>records << 3), bits);
+    records++;
+    lines++;
+    p = s + 1;
+  }
+  store<u32>(job, records, DJ_RECORDS);
+  store<u32>(job, lines, DJ_LINES);
+  return p;
+}
+
+/** plainRecords for key column 0 and value column 1, the layout of most key,value files. */
+function csvPlain01(job: usize, p: usize): usize {
+  return plainRecords(job, p, 0, 1);
+}
+
+/** plainRecords for any other layout. */
+function csvPlainAny(job: usize, p: usize): usize {
+  return plainRecords(job, p, load<u32>(job, DJ_KEY_COL), load<i32>(job, DJ_VAL_COL));
+}
+
 /** Decodes the CSV records of the job at `job` (DJ_* fields, see decode_job.ts). Returns DJ_STATUS. */
 export function csv_decode(job: usize): u32 {
   const input = <usize>load<u32>(job, DJ_IN);
@@ -148,8 +315,27 @@ export function csv_decode(job: usize): u32 {
   let p = input; // first byte of the next record
   let lines: u32 = 0; // LFs in [input, p)
   let status = STATUS_DONE;
+  const layout01 = keyCol == 0 && valCol == 1;
+  let plainAfter: u32 = 0; // records this loop decodes before it tries plainRecords again
 
   while (p < end) {
+    if (plainAfter == 0) {
+      store<u32>(job, records, DJ_RECORDS);
+      const q = layout01 ? csvPlain01(job, p) : csvPlainAny(job, p);
+      if (q != p) {
+        records = load<u32>(job, DJ_RECORDS);
+        keyPos = load<u32>(keyOffs + (<usize>records << 2));
+        lines += load<u32>(job, DJ_LINES);
+        p = q;
+        if (p >= end) break;
+        blockAt = p;
+        mask = classify(blockAt, end, delim, vDelim, vQuote, vLf);
+      } else {
+        plainAfter = PLAIN_RETRY; // a file of quoted records pays one failed try per PLAIN_RETRY records
+      }
+    } else {
+      plainAfter--;
+    }
     const recStart = p;
     const recLines = lines;
     let reason: u32 = 0; // BadQuote or UnterminatedQuote, the first one met

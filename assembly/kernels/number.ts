@@ -874,6 +874,55 @@ function decimalToBits(w: u64, q: i64, truncated: bool): u64 {
   return decimalToBits(w, q, truncated) | sign;
 }
 
+/**
+ * parseDecimalBits with a shortcut for the plain decimals most columns hold: an optional '-', then 1 to 15
+ * digits in all with at most one '.' among or after them (`531.26`, `-7`, `.5`, `12.`). Such a w = digits
+ * is below 10^15 < 2^53 and its scale 10^f (f <= 15 fraction digits) is exact, so one IEEE division is
+ * the correctly rounded result (Clinger's fast path, as above). Everything else, exponents and '+' and
+ * long or invalid text included, goes to parseDecimalBits.
+ */
+// @ts-ignore: decorator
+@inline export function parsePlainDecimalBits(p: usize, end: usize): u64 {
+  let q = p;
+  let sign: u64 = 0;
+  if (q < end && load<u8>(q) == 0x2D) { // '-'
+    sign = SIGN_BIT;
+    q++;
+  }
+  const digitsStart = q;
+  let w: u64 = 0; // wraps for over 19 digits: such text never takes the shortcut
+  while (q < end) {
+    const d = <u32>load<u8>(q) - 0x30;
+    if (d > 9) break;
+    w = w * 10 + <u64>d;
+    q++;
+  }
+  let digits = <i32>(q - digitsStart);
+  let frac: i32 = 0;
+  if (q < end && load<u8>(q) == 0x2E) { // '.'
+    q++;
+    const fracStart = q;
+    while (q < end) {
+      const d = <u32>load<u8>(q) - 0x30;
+      if (d > 9) break;
+      w = w * 10 + <u64>d;
+      q++;
+    }
+    frac = <i32>(q - fracStart);
+    digits += frac;
+  }
+  if (q == end && <u32>(digits - 1) < 15) {
+    const v = <f64>w / load<f64>(POW10 + (<usize>frac << 3));
+    return reinterpret<u64>(v) | sign;
+  }
+  return parseDecimalBitsOutOfLine(p, end);
+}
+
+/** parseDecimalBits as a call: the shortcut's rare fallback stays out of its caller's loop. */
+function parseDecimalBitsOutOfLine(p: usize, end: usize): u64 {
+  return parseDecimalBits(p, end);
+}
+
 /** Exported form for the host and the tests: writes a ParseStatus to outStatus; the result is valid when Ok. */
 export function parse_decimal(ptr: usize, len: u32, outStatus: usize): f64 {
   const bits = parseDecimalBits(ptr, ptr + <usize>len);
