@@ -162,7 +162,8 @@ import {
   const vQuote = i8x16.splat(<i8>QUOTE);
   const vLf = i8x16.splat(<i8>LF);
   let blockAt = p;
-  let mask = classify(blockAt, end, delim, vDelim, vQuote, vLf);
+  let bits = classify(blockAt, end, delim, vDelim, vQuote, vLf); // the interesting bytes not passed yet
+  let skipTo: usize = 0; // the bytes before it are the rest of a UTF-8 sequence already checked
 
   while (true) {
     const recStart = p;
@@ -173,30 +174,21 @@ import {
     let keyFound = false;
     let valStart: usize = 0;
     let valEnd: usize = 0;
-    let s = p;
+    let s: usize = 0;
     let plain = true;
     while (true) {
-      // next interesting byte at or after s (see classify)
-      while (true) {
-        if (s < blockAt + BLOCK) {
-          const m = mask & (<u64>-1 << <u64>(s - blockAt));
-          if (m != 0) {
-            s = blockAt + <usize>ctz(m);
-            break;
-          }
-        }
-        if (blockAt + BLOCK >= end) {
-          s = end;
-          break;
-        }
+      // the next interesting byte (see classify)
+      while (bits == 0 && blockAt + BLOCK < end) {
         blockAt += BLOCK;
-        mask = classify(blockAt, end, delim, vDelim, vQuote, vLf);
-        if (s < blockAt) s = blockAt;
+        bits = classify(blockAt, end, delim, vDelim, vQuote, vLf);
       }
-      if (s >= end) {
+      if (bits == 0) {
         plain = false; // no LF before the end: csv_decode knows what `final` makes of it
         break;
       }
+      s = blockAt + <usize>ctz(bits);
+      bits &= bits - 1;
+      if (s < skipTo) continue;
       const c = <u32>load<u8>(s);
       if (c == delim) {
         if (field == keyCol) {
@@ -209,8 +201,7 @@ import {
           valEnd = s;
         }
         field++;
-        s++;
-        fieldStart = s;
+        fieldStart = s + 1;
         continue;
       }
       if (c == LF) break;
@@ -219,15 +210,14 @@ import {
           plain = false; // a quoted field
           break;
         }
-        s++; // a '"' inside an unquoted field is data
-        continue;
+        continue; // a '"' inside an unquoted field is data
       }
       const n = utf8Sequence(s, end); // c >= 0x80
       if (n == 0) {
         plain = false; // BadUtf8
         break;
       }
-      s += <usize>n;
+      skipTo = s + <usize>n;
     }
     if (!plain) break;
     // the LF at s ends the record; a CR right before it belongs to the terminator
@@ -252,7 +242,7 @@ import {
     let bits: u64 = 0;
     if (valCol >= 0) {
       if (valEnd == valStart) break; // MissingValue (or EmptyValue)
-      bits = parsePlainDecimalBits(valStart, valEnd);
+      bits = parsePlainDecimalBits(valStart, valEnd, end);
       if (bits >= BITS_SLOW) break; // BadNumber, or a value the host parses
     }
     if (records >= maxRecords) break;

@@ -875,47 +875,83 @@ function decimalToBits(w: u64, q: i64, truncated: bool): u64 {
 }
 
 /**
- * parseDecimalBits with a shortcut for the plain decimals most columns hold: an optional '-', then 1 to 15
+ * parseDecimalBits with shortcuts for the plain decimals most columns hold: an optional '-', then 1 to 15
  * digits in all with at most one '.' among or after them (`531.26`, `-7`, `.5`, `12.`). Such a w = digits
  * is below 10^15 < 2^53 and its scale 10^f (f <= 15 fraction digits) is exact, so one IEEE division is
  * the correctly rounded result (Clinger's fast path, as above). Everything else, exponents and '+' and
- * long or invalid text included, goes to parseDecimalBits.
+ * long or invalid text included, goes to parseDecimalBits. `readEnd` (>= end) is where the readable
+ * bytes end: text of at most 8 bytes after the sign, with 8 bytes readable from its start, is parsed
+ * as one u64 (plainDecimal8); the bytes read past `end` are masked off and never decide anything.
  */
 // @ts-ignore: decorator
-@inline export function parsePlainDecimalBits(p: usize, end: usize): u64 {
+@inline export function parsePlainDecimalBits(p: usize, end: usize, readEnd: usize): u64 {
   let q = p;
   let sign: u64 = 0;
   if (q < end && load<u8>(q) == 0x2D) { // '-'
     sign = SIGN_BIT;
     q++;
   }
-  const digitsStart = q;
-  let w: u64 = 0; // wraps for over 19 digits: such text never takes the shortcut
-  while (q < end) {
-    const d = <u32>load<u8>(q) - 0x30;
-    if (d > 9) break;
-    w = w * 10 + <u64>d;
-    q++;
-  }
-  let digits = <i32>(q - digitsStart);
-  let frac: i32 = 0;
-  if (q < end && load<u8>(q) == 0x2E) { // '.'
-    q++;
-    const fracStart = q;
+  if (end - q - 1 < 8 && q + 8 <= readEnd) {
+    const bits = plainDecimal8(load<u64>(q), <u32>(end - q));
+    if (bits != BITS_INVALID) return bits | sign;
+  } else {
+    const digitsStart = q;
+    let w: u64 = 0; // wraps for over 19 digits: such text never takes the shortcut
     while (q < end) {
       const d = <u32>load<u8>(q) - 0x30;
       if (d > 9) break;
       w = w * 10 + <u64>d;
       q++;
     }
-    frac = <i32>(q - fracStart);
-    digits += frac;
-  }
-  if (q == end && <u32>(digits - 1) < 15) {
-    const v = <f64>w / load<f64>(POW10 + (<usize>frac << 3));
-    return reinterpret<u64>(v) | sign;
+    let digits = <i32>(q - digitsStart);
+    let frac: i32 = 0;
+    if (q < end && load<u8>(q) == 0x2E) { // '.'
+      q++;
+      const fracStart = q;
+      while (q < end) {
+        const d = <u32>load<u8>(q) - 0x30;
+        if (d > 9) break;
+        w = w * 10 + <u64>d;
+        q++;
+      }
+      frac = <i32>(q - fracStart);
+      digits += frac;
+    }
+    if (q == end && <u32>(digits - 1) < 15) {
+      return reinterpret<u64>(<f64>w / load<f64>(POW10 + (<usize>frac << 3))) | sign;
+    }
   }
   return parseDecimalBitsOutOfLine(p, end);
+}
+
+/**
+ * The bits of the plain decimal in the first `len` (1..8) bytes of x (little-endian: the first byte
+ * lowest), digits with at most one '.', no sign; BITS_INVALID for anything else. The '.' is found with
+ * the zero-byte test of x ^ '.'s and cut out, the digits are moved to the top with '0's below them, and
+ * eight digits become their value with three multiplies: the SWAR steps of fast_float's
+ * is_made_of_eight_digits_fast and parse_eight_digits_unrolled (Lemire, "Number Parsing at a Gigabyte
+ * per Second", section 7).
+ */
+// @ts-ignore: decorator
+@inline function plainDecimal8(x: u64, len: u32): u64 {
+  if (len < 8) x &= (<u64>1 << <u64>(len << 3)) - 1; // bytes past the text are 0: never '.' nor a digit
+  const y = x ^ 0x2E2E_2E2E_2E2E_2E2E;
+  const dots = (y - 0x0101_0101_0101_0101) & ~y & 0x8080_8080_8080_8080; // lowest set bit: the first '.'
+  let n = len; // digits
+  let frac: u32 = 0;
+  if (dots != 0) {
+    const dBits = <u64>ctz(dots) & ~(<u64>7); // 8 * the index of the '.'
+    x = (x & ((<u64>1 << dBits) - 1)) | (((x >> dBits) >> 8) << dBits);
+    n--;
+    frac = n - <u32>(dBits >> 3);
+  }
+  if (n == 0) return BITS_INVALID;
+  if (n < 8) x = (x << <u64>((8 - n) << 3)) | (0x3030_3030_3030_3030 >> <u64>(n << 3));
+  if ((((x + 0x4646_4646_4646_4646) | (x - 0x3030_3030_3030_3030)) & 0x8080_8080_8080_8080) != 0) return BITS_INVALID;
+  x -= 0x3030_3030_3030_3030;
+  x = x * 10 + (x >> 8);
+  x = (((x & 0x0000_00FF_0000_00FF) * 0x000F_4240_0000_0064) + (((x >> 16) & 0x0000_00FF_0000_00FF) * 0x0000_2710_0000_0001)) >> 32;
+  return reinterpret<u64>(<f64>(x & 0xFFFF_FFFF) / load<f64>(POW10 + (<usize>frac << 3)));
 }
 
 /** parseDecimalBits as a call: the shortcut's rare fallback stays out of its caller's loop. */
