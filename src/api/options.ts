@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { OptionError } from '../errors.js';
 import { MAX_MEMORY_BYTES } from '../runtime/memory.js';
 import { systemClock, type Clock } from '../runtime/scheduler.js';
-import { DEFAULT_CHECKPOINT_KEEP, MAX_CHECKPOINT_KEEP } from '../state/checkpoint-store.js';
+import { DEFAULT_CHECKPOINT_KEEP, MAX_CHECKPOINT_KEEP } from '../state/checkpoint-keep.js';
 
 export interface StreamingContextOptions {
   /** Milliseconds between batches: a batch is cut at every tick of this clock. */

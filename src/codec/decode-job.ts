@@ -101,6 +101,8 @@ const REASON_NAMES = new Map<number, BadReasonName>(
   (Object.entries(BadReason) as Array<[BadReasonName, number]>).map(([name, code]) => [code, name]),
 );
 const LF = 0x0a;
+/** Keys a batch holds before their mean length sizes the key bytes' growth. */
+const GROWTH_SAMPLE_KEYS = 1024;
 const latin1 = new TextDecoder('latin1');
 
 function positiveInt(value: number, option: string, min = 1): number {
@@ -161,7 +163,8 @@ export class DecodeJob {
 
     this.ptr = arena.alloc(DJ_SIZE, true);
     this.inPtr = arena.alloc(this.inCap);
-    this.keyOffsPtr_ = arena.alloc((this.maxRecords + 1) * 4, true);
+    // only keyOffs[0] is read before the kernel writes it: zeroing the rest would only touch its pages
+    this.keyOffsPtr_ = arena.alloc((this.maxRecords + 1) * 4);
     this.keyBytesPtr_ = arena.alloc(this.keyBytesCap);
     this.valuesPtr_ = arena.alloc(this.maxRecords * 8);
     this.hashesPtr_ = options.hashKeys === false ? 0 : arena.alloc(this.maxRecords * 4);
@@ -172,6 +175,7 @@ export class DecodeJob {
     const i32 = arena.i32;
     const j = this.ptr >>> 2;
     u32[j + DJ_KEY_OFFS / 4] = this.keyOffsPtr_;
+    u32[this.keyOffsPtr_ >>> 2] = 0;
     u32[j + DJ_VALUES / 4] = this.valuesPtr_;
     u32[j + DJ_HASHES / 4] = this.hashesPtr_;
     u32[j + DJ_ERRORS / 4] = this.errorsPtr;
@@ -512,7 +516,14 @@ export class DecodeJob {
 
   private growKeyBytes(): void {
     const used = this.arena.u32[(this.keyOffsPtr_ >>> 2) + this.records_]!;
-    const cap = this.keyBytesCap * 2;
+    // twice the room, or, once the batch holds enough keys to tell their size, room for a whole batch
+    // of such keys (up to 8 times the room): a batch of long keys then grows once, not at every doubling,
+    // each of which copies the keys so far and touches fresh pages
+    let cap = this.keyBytesCap * 2;
+    if (this.records_ >= GROWTH_SAMPLE_KEYS) {
+      const batch = Math.ceil((used / this.records_) * this.limit * 1.125);
+      cap = Math.max(cap, Math.min(batch, this.keyBytesCap * 8, 0xffff_ffff));
+    }
     if (cap > 0xffff_ffff) throw new RangeError('DecodeJob: one batch holds more than 4 GiB of keys');
     const ptr = this.arena.alloc(cap);
     this.arena.u8.copyWithin(ptr, this.keyBytesPtr_, this.keyBytesPtr_ + used);

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { parseFieldPath } from '../codec/field-path.js';
 import { OptionError } from '../errors.js';
-import { DEFAULT_CHECKPOINT_KEEP, MAX_CHECKPOINT_KEEP } from '../state/checkpoint-store.js';
+import { DEFAULT_CHECKPOINT_KEEP, MAX_CHECKPOINT_KEEP } from '../state/checkpoint-keep.js';
 import { isKafkaUrl, parseKafkaUrl, type KafkaUrl } from './kafka-url.js';
 
 export type AggName = 'count' | 'sum' | 'min' | 'max' | 'avg';

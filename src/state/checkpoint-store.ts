@@ -29,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { CheckpointError, OptionError } from '../errors.js';
 import { fsyncPath, replaceFileDurable, sha256Hex, writeFileDurable, type WrittenFile } from './durable-fs.js';
 import { fingerprintChanges, isFingerprint, type Fingerprint } from './fingerprint.js';
+import { DEFAULT_CHECKPOINT_KEEP, MAX_CHECKPOINT_KEEP } from './checkpoint-keep.js';
 import { sealJson, unsealJson } from './sealed-json.js';
 import { decodeShardFile, encodeShardFile, readShardFileHeader } from './shard-file.js';
 import type { ShardSnapshot } from './shard-snapshot.js';
@@ -36,8 +37,7 @@ import type { ShardSnapshot } from './shard-snapshot.js';
 /** The format version this sluice writes and reads. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 const FORMAT = 'sluice-checkpoint';
-export const DEFAULT_CHECKPOINT_KEEP = 3;
-export const MAX_CHECKPOINT_KEEP = 1000;
+export { DEFAULT_CHECKPOINT_KEEP, MAX_CHECKPOINT_KEEP };
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
