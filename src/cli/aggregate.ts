@@ -107,6 +107,8 @@ export function inputError(spec: AggregateSpec, cause: unknown): IOError {
 export interface RunAggregateOptions {
   /** Tests: the input from which a decode splits over two workers (ColumnarAggregateOptions.splitBytes). */
   splitBytes?: number;
+  /** A runtime already started with spec.workers workers (early-runtime.ts); runAggregate closes it. */
+  runtime?: KernelRuntime;
 }
 
 /** Runs `sluice aggregate` as specified; writes the result to spec.out. Rejects with a SluiceError. */
@@ -132,7 +134,7 @@ export async function runAggregate(spec: AggregateSpec, options: RunAggregateOpt
     return undefined;
   };
 
-  const rt = KernelRuntime.create({ workers: spec.workers });
+  const rt = options.runtime ?? KernelRuntime.create({ workers: spec.workers });
   let agg: ColumnarAggregate | undefined;
   try {
     const makeDecode = (key: string, value: string | undefined, firstLine: number, names?: string[]): DecodeJobOptions =>

@@ -2,10 +2,18 @@
 // The `sluice` command: `aggregate` (a columnar group-by over a file, stdin or Kafka), `checkpoint inspect` and `demo`.
 
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
-import { SluiceError } from '../errors.js';
-import { parseAggregateSpec, type AggregateSpec } from '../plan/aggregate-spec.js';
-import { runAggregate, type AggregateResult } from './aggregate.js';
+import type { KernelRuntime } from '../runtime/pool.js';
+import { startEarlyRuntime } from './early-runtime.js';
+
+// a plain file job's worker threads boot while the rest of the CLI loads (see early-runtime.ts)
+const early: Promise<KernelRuntime | undefined> = startEarlyRuntime(process.argv.slice(2)).catch(() => undefined);
+
+const { Command, CommanderError, Option } = await import('commander');
+const { SluiceError } = await import('../errors.js');
+const { parseAggregateSpec } = await import('../plan/aggregate-spec.js');
+const { runAggregate } = await import('./aggregate.js');
+type AggregateSpec = import('../plan/aggregate-spec.js').AggregateSpec;
+type AggregateResult = import('./aggregate.js').AggregateResult;
 
 /** A micro-batch file job (--follow, --checkpoint): SIGINT/SIGTERM end it after the batch at hand. */
 async function runFileBatchesCommand(spec: AggregateSpec): Promise<AggregateResult> {
@@ -98,7 +106,16 @@ export async function main(argv: string[]): Promise<void> {
         await runKafkaAggregateCommand(spec);
         return;
       }
-      const result = spec.follow || spec.checkpoint !== undefined ? await runFileBatchesCommand(spec) : await runAggregate(spec);
+      let result: AggregateResult;
+      if (spec.follow || spec.checkpoint !== undefined) {
+        result = await runFileBatchesCommand(spec);
+      } else {
+        const started = await early;
+        // the early start read the same arguments; a runtime that does not fit the spec is not used
+        const runtime = started && started.workers === spec.workers ? started : undefined;
+        if (started && !runtime) await started.close();
+        result = await runAggregate(spec, { runtime });
+      }
       // the count is reported even when it is 0, so a script can always read it
       if (spec.onError.kind === 'skip') {
         process.stderr.write(`sluice: skipped ${result.skipped} bad record${result.skipped === 1 ? '' : 's'}\n`);

@@ -8,7 +8,9 @@ import { OptionError, SluiceError } from '../errors.js';
 import type { KernelExports } from '../wasm/abi.js';
 import { compileKernels, instantiateKernels, type KernelBuild } from '../wasm/module.js';
 import { SharedArena } from './memory.js';
-import { runTask, type KernelTask, type TaskResult } from './tasks.js';
+import { runTask, type KernelTask, type TaskResult, type WarmUpTask } from './tasks.js';
+
+const WARM_UP: WarmUpTask = Object.freeze({ kind: 'warm-up' });
 
 export interface KernelRuntimeOptions {
   /** Worker threads; 0 runs every task inline on the calling thread. Default: available cores. */
@@ -43,6 +45,13 @@ export class KernelRuntime {
   readonly k: KernelExports;
   readonly workers: number;
   private readonly pool: Piscina | undefined;
+  /**
+   * Whether a worker has answered yet. Each worker boots a Node isolate before it runs anything
+   * (0.1-0.4 s here, longer than the main thread takes to reach its first task), so until one answers
+   * a warm-up task, tasks run inline on the calling thread, which would otherwise wait idle. Inline
+   * and pooled runs execute the same code on the same memory, so results do not depend on which ran.
+   */
+  private poolUp = false;
   private closed = false;
 
   private constructor(arena: SharedArena, k: KernelExports, workers: number, pool: Piscina | undefined) {
@@ -50,6 +59,14 @@ export class KernelRuntime {
     this.k = k;
     this.workers = workers;
     this.pool = pool;
+    pool?.run(WARM_UP).then(
+      () => {
+        this.poolUp = true;
+      },
+      () => {
+        this.poolUp = true; // a worker that cannot start fails the next task, which then says why
+      },
+    );
   }
 
   static create(options: KernelRuntimeOptions = {}): KernelRuntime {
@@ -75,7 +92,7 @@ export class KernelRuntime {
   /** Runs one task on a worker (or inline). Rejects with a SluiceError naming the task on failure. */
   async run(task: KernelTask): Promise<TaskResult> {
     if (this.closed) throw new SluiceError('ERR_STOPPED', 'the kernel runtime is closed');
-    if (!this.pool) return runTask(this.k, task);
+    if (!this.pool || !this.poolUp) return runTask(this.k, task);
     try {
       return (await this.pool.run(task)) as TaskResult;
     } catch (cause) {

@@ -35,7 +35,12 @@ export interface RouteTask {
   mask: number;
 }
 
-export type KernelTask = DecodeTask | RouteTask;
+/** Does nothing: its answer tells the pool has a worker up (KernelRuntime). */
+export interface WarmUpTask {
+  kind: 'warm-up';
+}
+
+export type KernelTask = DecodeTask | RouteTask | WarmUpTask;
 
 /** `done` is true when the whole task ran; otherwise the shard of record `j` must grow before it resumes there. */
 export interface TaskResult {
@@ -62,5 +67,7 @@ export function runTask(k: KernelExports, task: KernelTask): TaskResult {
         ) >>> 0;
       return j < task.to ? { done: false, status: 0, j } : DONE;
     }
+    case 'warm-up':
+      return DONE;
   }
 }
