@@ -8,12 +8,12 @@
 
 import type { KernelRuntime } from '../runtime/pool.js';
 
-/** The value of `--name v` or `--name=v` in argv (the last one, as commander takes it); undefined if absent. */
+/** The value of `--name v` or `--name=v` in argv (the last one, as commander takes it); undefined if absent, '' if it has none. */
 function optionValue(args: readonly string[], name: string): string | undefined {
   let value: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === name) value = args[i + 1];
+    if (a === name) value = args[i + 1] ?? '';
     else if (a.startsWith(`${name}=`)) value = a.slice(name.length + 1);
   }
   return value;
@@ -28,7 +28,7 @@ export function earlyWorkerCount(args: readonly string[], cores: number): number
   const rest = args.slice(1);
   if (rest.some((a) => a === '--follow' || a === '--checkpoint' || a.startsWith('--checkpoint=') || a === '-h' || a === '--help')) return undefined;
   const input = optionValue(rest, '--input');
-  if (input === undefined || input.startsWith('kafka:')) return undefined;
+  if (!input || input.startsWith('kafka:')) return undefined;
   const workers = optionValue(rest, '--workers');
   if (workers === undefined) return cores;
   if (!/^[0-9]+$/.test(workers)) return undefined;

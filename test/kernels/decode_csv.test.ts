@@ -121,6 +121,50 @@ const capacities = fc.record({
 // null: no key field (the records of a Kafka message-key job)
 const columns = fc.constantFrom<[number | null, number]>([0, 1], [0, 1], [1, 2], [0, -1], [2, 0], [1, 1], [null, 1], [null, -1]);
 
+// The plain loop (plainRecords in decode_csv.ts) takes runs of unquoted, LF-ended, good records, 64-byte
+// blocks at a time, and hands any other record to the general loop: long plain runs, broken anywhere by
+// records it must not take, with keys of 0..100 bytes and plain decimals of every short shape.
+const plainKeyChars = ['a', 'Z', '0', '/', '?', '=', '.', ' ', '-', '"', 'é', '€', '😀'];
+const plainKey = fc
+  .tuple(fc.array(fc.constantFrom(...plainKeyChars), { maxLength: 100 }), fc.boolean())
+  .map(([cs, startQuoted]) => {
+    const k = cs.join('');
+    // a '"' starts a quoted field only as its first byte: inside, it is data the plain loop keeps
+    return k.startsWith('"') && !startQuoted ? `x${k}` : k;
+  });
+const plainDecimal = fc
+  .tuple(
+    fc.constantFrom('', '', '', '-', '+'),
+    fc.stringMatching(/^[0-9]{0,12}$/),
+    fc.option(fc.stringMatching(/^[0-9]{0,12}$/), { nil: undefined }),
+  )
+  .map(([sign, int, frac]) => `${sign}${int}${frac === undefined ? '' : `.${frac}`}`);
+const plainValue = fc.oneof(
+  { weight: 8, arbitrary: plainDecimal },
+  { weight: 2, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('0', '-0', '-0.0', '0.', '.0', '.', '-', '1e5', '00000000', '99999999', '12345678.', '.12345678', '999999999999999', '9999999999999999', '0.1', '1..2', '1.2.', '') },
+);
+const plainRecord = fc
+  .tuple(plainKey, plainValue, fc.constantFrom('', '', '', ',extra', ',,', ',"q,uoted"'))
+  .map(([k, v, extra]) => bytesOf(`${k},${v}${extra}`));
+const plainRun = fc
+  .array(
+    fc.tuple(
+      fc.oneof({ weight: 12, arbitrary: plainRecord }, { weight: 1, arbitrary: wellFormedRecord }, { weight: 1, arbitrary: record }),
+      fc.constantFrom('\n', '\n', '\n', '\r\n', '\n\n', '\r\n\r\n', '\r\r\n'),
+    ),
+    { minLength: 1, maxLength: 60 },
+  )
+  .chain((recs) => fc.tuple(fc.constant(recs), fc.boolean()))
+  .map(([recs, lastTerminated]) => {
+    const parts: Uint8Array[] = [];
+    recs.forEach(([r, t], i) => {
+      parts.push(r);
+      if (i < recs.length - 1 || lastTerminated) parts.push(bytesOf(t));
+    });
+    return concat(parts);
+  });
+
 // ---- tests ------------------------------------------------------------------------------------------
 
 for (const build of ['debug', 'release'] as const) {
@@ -194,6 +238,31 @@ for (const build of ['debug', 'release'] as const) {
           (input, cols, caps, cuts) => check(input, cols, caps, cuts.map((c) => c % (input.length + 1))),
         ),
         { numRuns: build === 'debug' ? 1500 : 3000 },
+      );
+    });
+
+    it('takes long plain runs as the reference does, broken by any record, in any chunks, with tiny outputs', () => {
+      fc.assert(
+        fc.property(
+          plainRun,
+          fc.constantFrom<[number | null, number]>([0, 1], [0, 1], [0, 1], [1, 2], [1, 0], [0, -1], [null, 1], [1, 1]),
+          capacities,
+          fc.array(fc.nat(), { maxLength: 3 }),
+          (input, cols, caps, cuts) => check(input, cols, caps, cuts.map((c) => c % (input.length + 1))),
+        ),
+        { numRuns: build === 'debug' ? 600 : 1500 },
+      );
+    });
+
+    it('parses plain decimals in the plain loop as Number() does', () => {
+      fc.assert(
+        fc.property(fc.array(plainValue, { minLength: 1, maxLength: 40 }), (vals) => {
+          const text = vals.map((v, i) => `k${i},${v}\n`).join('');
+          check(bytesOf(text), [0, 1], {});
+          // the same values at the very end of the input, where fewer than 8 bytes follow them
+          check(bytesOf(`${text}k,${vals[0]}`), [0, 1], {});
+        }),
+        { numRuns: build === 'debug' ? 300 : 1000 },
       );
     });
 
