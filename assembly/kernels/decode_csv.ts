@@ -41,7 +41,7 @@ import {
 
 // @ts-ignore: decorator
 @inline const BLOCK: usize = 64;
-/** Records the general loop decodes after plainRecords took none, before it tries again. */
+/** Records the general loop decodes after csvPlainRecords took none, before it tries again. */
 // @ts-ignore: decorator
 @inline const PLAIN_RETRY: u32 = 8;
 
@@ -134,6 +134,25 @@ import {
 }
 
 /**
+ * Appends a plain loop's good record as record `records`: key [key, key + keyLen) copied to keyPos,
+ * its end offset, murmur2 and value bits. Returns the key bytes' next free byte, or 0 when the key
+ * does not fit (csv_decode then stops there with KeyBytesFull).
+ */
+// @ts-ignore: decorator
+@inline function putPlainRecord(
+  keyOffs: usize, keyBytes: usize, keyBytesEnd: usize, hashes: usize, values: usize, records: u32, keyPos: usize,
+  key: usize, keyLen: usize, end: usize, value: u64,
+): usize {
+  if (keyPos + keyLen > keyBytesEnd) return 0;
+  copyKey(keyPos, keyBytesEnd, key, end, keyLen);
+  const next = keyPos + keyLen;
+  store<u32>(keyOffs + (<usize>(records + 1) << 2), <u32>(next - keyBytes));
+  if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(key, keyLen));
+  if (values != 0) store<u64>(values + (<usize>records << 3), value);
+  return next;
+}
+
+/**
  * The common case of csv_decode: records whose fields are all unquoted, ended by a LF, that decode to
  * a good record (key field present, value a decimal that needs no host parse) with room in the outputs.
  * Decodes such records from p on, with only a record's few values live (inlined into csv_decode, its
@@ -143,17 +162,10 @@ import {
  * and their output to the job (DJ_RECORDS, keyOffs, key bytes, hashes, values) and the lines consumed
  * to DJ_LINES.
  */
-// @ts-ignore: decorator
-@inline function plainRecords(job: usize, p: usize, keyCol: u32, valCol: i32): usize {
-  const input = <usize>load<u32>(job, DJ_IN);
-  const end = input + <usize>load<u32>(job, DJ_IN_LEN);
-  const maxRecords = load<u32>(job, DJ_MAX_RECORDS);
-  const keyOffs = <usize>load<u32>(job, DJ_KEY_OFFS);
-  const keyBytes = <usize>load<u32>(job, DJ_KEY_BYTES);
-  const keyBytesEnd = keyBytes + <usize>load<u32>(job, DJ_KEY_BYTES_CAP);
-  const values = <usize>load<u32>(job, DJ_VALUES);
-  const hashes = <usize>load<u32>(job, DJ_HASHES);
-  const delim = load<u32>(job, DJ_DELIM) & 0xFF;
+function csvPlainRecords(
+  job: usize, p: usize, end: usize, delim: u32, keyCol: u32, valCol: i32, maxRecords: u32, keyOffs: usize,
+  keyBytes: usize, keyBytesEnd: usize, values: usize, hashes: usize,
+): usize {
   let records = load<u32>(job, DJ_RECORDS);
   let keyPos = keyBytes + <usize>load<u32>(keyOffs + (<usize>records << 2));
   let lines: u32 = 0;
@@ -175,6 +187,7 @@ import {
     let valStart: usize = 0;
     let valEnd: usize = 0;
     let s: usize = 0;
+    let recEnd: usize = 0; // the record's bytes end here, its terminator excluded
     let plain = true;
     while (true) {
       // the next interesting byte (see classify)
@@ -190,21 +203,27 @@ import {
       bits &= bits - 1;
       if (s < skipTo) continue;
       const c = <u32>load<u8>(s);
-      if (c == delim) {
+      if (c == delim || c == LF) {
+        let fieldEnd = s;
+        // a CR right before the LF belongs to the terminator
+        if (c == LF && fieldEnd > fieldStart && <u32>load<u8>(fieldEnd - 1) == CR) fieldEnd--;
         if (field == keyCol) {
           keyStart = fieldStart;
-          keyEnd = s;
+          keyEnd = fieldEnd;
           keyFound = true;
         }
         if (<i32>field == valCol) {
           valStart = fieldStart;
-          valEnd = s;
+          valEnd = fieldEnd;
+        }
+        if (c == LF) {
+          recEnd = fieldEnd;
+          break;
         }
         field++;
         fieldStart = s + 1;
         continue;
       }
-      if (c == LF) break;
       if (c == QUOTE) {
         if (s == fieldStart) {
           plain = false; // a quoted field
@@ -220,23 +239,11 @@ import {
       skipTo = s + <usize>n;
     }
     if (!plain) break;
-    // the LF at s ends the record; a CR right before it belongs to the terminator
-    let ce = s;
-    if (ce > fieldStart && <u32>load<u8>(ce - 1) == CR) ce--;
-    if (ce == recStart) {
-      // a blank line: not a record
+    if (recEnd == recStart) {
+      // a blank line (the LF at s ends it): not a record
       lines++;
       p = s + 1;
       continue;
-    }
-    if (field == keyCol) {
-      keyStart = fieldStart;
-      keyEnd = ce;
-      keyFound = true;
-    }
-    if (<i32>field == valCol) {
-      valStart = fieldStart;
-      valEnd = ce;
     }
     if (!keyFound && keyCol != NO_KEY_COLUMN) break; // MissingKey
     let bits: u64 = 0;
@@ -246,13 +253,8 @@ import {
       if (bits >= BITS_SLOW) break; // BadNumber, or a value the host parses
     }
     if (records >= maxRecords) break;
-    const keyLen = keyEnd - keyStart;
-    if (keyPos + keyLen > keyBytesEnd) break;
-    copyKey(keyPos, keyBytesEnd, keyStart, end, keyLen);
-    keyPos += keyLen;
-    store<u32>(keyOffs + (<usize>(records + 1) << 2), <u32>(keyPos - keyBytes));
-    if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(keyStart, keyLen));
-    if (values != 0) store<u64>(values + (<usize>records << 3), bits);
+    keyPos = putPlainRecord(keyOffs, keyBytes, keyBytesEnd, hashes, values, records, keyPos, keyStart, keyEnd - keyStart, end, bits);
+    if (keyPos == 0) break;
     records++;
     lines++;
     p = s + 1;
@@ -265,20 +267,15 @@ import {
 /**
  * The narrowest case, key column 0 and value column 1 of ASCII `key,value` records: the record's first
  * interesting byte must be the delimiter that ends the key and its second the LF that ends the value,
- * so a record costs two steps through the bitmask and little else is live. Stops, like plainRecords,
+ * so a record costs two steps through the bitmask and little else is live. Stops, like csvPlainRecords,
  * at the first record that is anything else (a quote, a non-ASCII byte, a third field, a blank line,
- * a bad value, full outputs); csv_decode then hands it to plainRecords or its general loop. Writes
+ * a bad value, full outputs); csv_decode then hands it to csvPlainRecords or its general loop. Writes
  * DJ_RECORDS and DJ_LINES (one line a record) and returns where it stopped.
  */
-function csvKeyValue(job: usize, p: usize): usize {
-  const end = <usize>load<u32>(job, DJ_IN) + <usize>load<u32>(job, DJ_IN_LEN);
-  const maxRecords = load<u32>(job, DJ_MAX_RECORDS);
-  const keyOffs = <usize>load<u32>(job, DJ_KEY_OFFS);
-  const keyBytes = <usize>load<u32>(job, DJ_KEY_BYTES);
-  const keyBytesEnd = keyBytes + <usize>load<u32>(job, DJ_KEY_BYTES_CAP);
-  const values = <usize>load<u32>(job, DJ_VALUES);
-  const hashes = <usize>load<u32>(job, DJ_HASHES);
-  const delim = load<u32>(job, DJ_DELIM) & 0xFF;
+function csvKeyValue(
+  job: usize, p: usize, end: usize, delim: u32, maxRecords: u32, keyOffs: usize, keyBytes: usize,
+  keyBytesEnd: usize, values: usize, hashes: usize,
+): usize {
   const first = load<u32>(job, DJ_RECORDS);
   let records = first;
   let keyPos = keyBytes + <usize>load<u32>(keyOffs + (<usize>records << 2));
@@ -288,6 +285,7 @@ function csvKeyValue(job: usize, p: usize): usize {
   const vLf = i8x16.splat(<i8>LF);
   let blockAt = p;
   let bits = classify(blockAt, end, delim, vDelim, vQuote, vLf);
+  let keyEnd: usize = 0; // 0 until the record's delimiter is passed
 
   while (true) {
     while (bits == 0 && blockAt + BLOCK < end) {
@@ -295,42 +293,31 @@ function csvKeyValue(job: usize, p: usize): usize {
       bits = classify(blockAt, end, delim, vDelim, vQuote, vLf);
     }
     if (bits == 0) break;
-    const keyEnd = blockAt + <usize>ctz(bits);
+    const at = blockAt + <usize>ctz(bits);
     bits &= bits - 1;
-    if (<u32>load<u8>(keyEnd) != delim) break;
-    while (bits == 0 && blockAt + BLOCK < end) {
-      blockAt += BLOCK;
-      bits = classify(blockAt, end, delim, vDelim, vQuote, vLf);
+    const c = <u32>load<u8>(at);
+    if (keyEnd == 0) {
+      if (c != delim) break;
+      keyEnd = at;
+      continue;
     }
-    if (bits == 0) break;
-    const lf = blockAt + <usize>ctz(bits);
-    bits &= bits - 1;
-    if (<u32>load<u8>(lf) != LF) break;
+    if (c != LF) break;
     const valStart = keyEnd + 1;
-    let valEnd = lf;
+    let valEnd = at;
     if (valEnd > valStart && <u32>load<u8>(valEnd - 1) == CR) valEnd--;
     if (valEnd == valStart) break; // EmptyValue
-    const bits64 = parsePlainDecimalBits(valStart, valEnd, end);
-    if (bits64 >= BITS_SLOW) break; // BadNumber, or a value the host parses
+    const value = parsePlainDecimalBits(valStart, valEnd, end);
+    if (value >= BITS_SLOW) break; // BadNumber, or a value the host parses
     if (records >= maxRecords) break;
-    const keyLen = keyEnd - p;
-    if (keyPos + keyLen > keyBytesEnd) break;
-    copyKey(keyPos, keyBytesEnd, p, end, keyLen);
-    keyPos += keyLen;
-    store<u32>(keyOffs + (<usize>(records + 1) << 2), <u32>(keyPos - keyBytes));
-    if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(p, keyLen));
-    if (values != 0) store<u64>(values + (<usize>records << 3), bits64);
+    keyPos = putPlainRecord(keyOffs, keyBytes, keyBytesEnd, hashes, values, records, keyPos, p, keyEnd - p, end, value);
+    if (keyPos == 0) break;
     records++;
-    p = lf + 1;
+    keyEnd = 0;
+    p = at + 1;
   }
   store<u32>(job, records, DJ_RECORDS);
   store<u32>(job, records - first, DJ_LINES);
   return p;
-}
-
-/** plainRecords for any other layout. */
-function csvPlainAny(job: usize, p: usize): usize {
-  return plainRecords(job, p, load<u32>(job, DJ_KEY_COL), load<i32>(job, DJ_VAL_COL));
 }
 
 /** Decodes the CSV records of the job at `job` (DJ_* fields, see decode_job.ts). Returns DJ_STATUS. */
@@ -367,13 +354,14 @@ export function csv_decode(job: usize): u32 {
   let lines: u32 = 0; // LFs in [input, p)
   let status = STATUS_DONE;
   const layout01 = keyCol == 0 && valCol == 1;
-  let plainAfter: u32 = 0; // records this loop decodes before it tries plainRecords again
+  let plainAfter: u32 = 0; // records this loop decodes before it tries the plain loops again
 
   while (p < end) {
     if (plainAfter == 0) {
       store<u32>(job, records, DJ_RECORDS);
-      let q = layout01 ? csvKeyValue(job, p) : p;
-      if (q == p) q = csvPlainAny(job, p);
+      const keyBytesEnd = keyBytes + <usize>keyBytesCap;
+      let q = layout01 ? csvKeyValue(job, p, end, delim, maxRecords, keyOffs, keyBytes, keyBytesEnd, values, hashes) : p;
+      if (q == p) q = csvPlainRecords(job, p, end, delim, keyCol, valCol, maxRecords, keyOffs, keyBytes, keyBytesEnd, values, hashes);
       if (q != p) {
         records = load<u32>(job, DJ_RECORDS);
         keyPos = load<u32>(keyOffs + (<usize>records << 2));

@@ -90,6 +90,15 @@ const record = fc
     }
     return bytes;
   });
+/** Records with their terminators, the last one's only when `lastTerminated`. */
+function joinRecords(recs: Array<[Uint8Array, string]>, lastTerminated: boolean): Uint8Array {
+  const parts: Uint8Array[] = [];
+  recs.forEach(([r, t], i) => {
+    parts.push(r);
+    if (i < recs.length - 1 || lastTerminated) parts.push(bytesOf(t));
+  });
+  return concat(parts);
+}
 const wellFormedRecord = fc
   .tuple(keyField, valueField, fc.option(hostileText.map(quoteIfNeeded), { nil: undefined }))
   .map(([k, v, extra]) => bytesOf([k, v, ...(extra === undefined ? [] : [extra])].join(',')));
@@ -99,14 +108,7 @@ const csvInput = fc
     fc.array(fc.tuple(fc.oneof({ weight: 3, arbitrary: wellFormedRecord }, { weight: 2, arbitrary: record }), terminator), { maxLength: 12 }),
     fc.boolean(),
   )
-  .map(([recs, lastTerminated]) => {
-    const parts: Uint8Array[] = [];
-    recs.forEach(([r, t], i) => {
-      parts.push(r);
-      if (i < recs.length - 1 || lastTerminated) parts.push(bytesOf(t));
-    });
-    return concat(parts);
-  });
+  .map(([recs, lastTerminated]) => joinRecords(recs, lastTerminated));
 const byteSoup = fc
   .array(fc.constantFrom(0x2c, 0x22, 0x0a, 0x0d, 0x61, 0x31, 0x2e, 0x65, 0x2d, 0xc3, 0xa9, 0xff, 0xf0, 0x9f, 0x98, 0x80, 0x3b), { maxLength: 200 })
   .map((a) => Uint8Array.from(a));
@@ -156,14 +158,7 @@ const plainRun = fc
     { minLength: 1, maxLength: 60 },
   )
   .chain((recs) => fc.tuple(fc.constant(recs), fc.boolean()))
-  .map(([recs, lastTerminated]) => {
-    const parts: Uint8Array[] = [];
-    recs.forEach(([r, t], i) => {
-      parts.push(r);
-      if (i < recs.length - 1 || lastTerminated) parts.push(bytesOf(t));
-    });
-    return concat(parts);
-  });
+  .map(([recs, lastTerminated]) => joinRecords(recs, lastTerminated));
 
 // ---- tests ------------------------------------------------------------------------------------------
 
@@ -228,30 +223,23 @@ for (const build of ['debug', 'release'] as const) {
       expect(named.errors[0]!.message).toBe('column 2 ("ms") is missing (the record has 2 columns)');
     });
 
-    it('agrees with the reference on random and hostile CSV, chunked anywhere, with tiny outputs', () => {
+    /** check() on `inputs` with any of `layouts`, any capacities, cut into up to `maxCuts` + 1 chunks anywhere. */
+    function agreesChunked(inputs: fc.Arbitrary<Uint8Array>, layouts: fc.Arbitrary<[number | null, number]>, maxCuts: number, numRuns: number): void {
       fc.assert(
-        fc.property(
-          fc.oneof({ weight: 4, arbitrary: csvInput }, { weight: 1, arbitrary: byteSoup }),
-          columns,
-          capacities,
-          fc.array(fc.nat(), { maxLength: 4 }),
-          (input, cols, caps, cuts) => check(input, cols, caps, cuts.map((c) => c % (input.length + 1))),
+        fc.property(inputs, layouts, capacities, fc.array(fc.nat(), { maxLength: maxCuts }), (input, cols, caps, cuts) =>
+          check(input, cols, caps, cuts.map((c) => c % (input.length + 1))),
         ),
-        { numRuns: build === 'debug' ? 1500 : 3000 },
+        { numRuns },
       );
+    }
+
+    it('agrees with the reference on random and hostile CSV, chunked anywhere, with tiny outputs', () => {
+      agreesChunked(fc.oneof({ weight: 4, arbitrary: csvInput }, { weight: 1, arbitrary: byteSoup }), columns, 4, build === 'debug' ? 1500 : 3000);
     });
 
     it('takes long plain runs as the reference does, broken by any record, in any chunks, with tiny outputs', () => {
-      fc.assert(
-        fc.property(
-          plainRun,
-          fc.constantFrom<[number | null, number]>([0, 1], [0, 1], [0, 1], [1, 2], [1, 0], [0, -1], [null, 1], [1, 1]),
-          capacities,
-          fc.array(fc.nat(), { maxLength: 3 }),
-          (input, cols, caps, cuts) => check(input, cols, caps, cuts.map((c) => c % (input.length + 1))),
-        ),
-        { numRuns: build === 'debug' ? 600 : 1500 },
-      );
+      const layouts = fc.constantFrom<[number | null, number]>([0, 1], [0, 1], [0, 1], [1, 2], [1, 0], [0, -1], [null, 1], [1, 1]);
+      agreesChunked(plainRun, layouts, 3, build === 'debug' ? 600 : 1500);
     });
 
     it('parses plain decimals in the plain loop as Number() does', () => {
