@@ -101,21 +101,17 @@ export async function main(argv: string[]): Promise<void> {
         checkpoint: opts.checkpoint as string | undefined,
         checkpointKeep: opts.checkpointKeep as string | undefined,
       });
+      // the early start read the same arguments; a runtime that does not fit the job is not used
+      const started = await early;
+      const plain = !spec.kafkaInput && !spec.follow && spec.checkpoint === undefined;
+      const runtime = plain && started?.workers === spec.workers ? started : undefined;
+      if (started && !runtime) await started.close();
       if (spec.kafkaInput) {
         const { runKafkaAggregateCommand } = await import('./kafka-aggregate.js');
         await runKafkaAggregateCommand(spec);
         return;
       }
-      let result: AggregateResult;
-      if (spec.follow || spec.checkpoint !== undefined) {
-        result = await runFileBatchesCommand(spec);
-      } else {
-        const started = await early;
-        // the early start read the same arguments; a runtime that does not fit the spec is not used
-        const runtime = started && started.workers === spec.workers ? started : undefined;
-        if (started && !runtime) await started.close();
-        result = await runAggregate(spec, { runtime });
-      }
+      const result = plain ? await runAggregate(spec, { runtime }) : await runFileBatchesCommand(spec);
       // the count is reported even when it is 0, so a script can always read it
       if (spec.onError.kind === 'skip') {
         process.stderr.write(`sluice: skipped ${result.skipped} bad record${result.skipped === 1 ? '' : 's'}\n`);
