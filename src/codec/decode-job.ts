@@ -149,6 +149,12 @@ export class DecodeJob {
   private released = false;
   /** Set on the job that took a split's tail (splitTo), until joinSplit / undoSplit. */
   private split: { bytes: number; badTotal: number } | undefined;
+  /**
+   * A split's tail decodes its half where it lies, in the head's input region: [at, end) are the
+   * absolute addresses of its pending input there, until joinSplit moves what is left into its own
+   * region (or undoSplit hands it back).
+   */
+  private window: { at: number; end: number } | undefined;
 
   constructor(arena: SharedArena, options: DecodeJobOptions) {
     this.arena = arena;
@@ -227,7 +233,7 @@ export class DecodeJob {
 
   /** Input bytes written and not yet decoded (at most a partial record after a `done` decode). */
   get pendingBytes(): number {
-    return this.inEnd - this.inStart;
+    return this.window ? this.window.end - this.window.at : this.inEnd - this.inStart;
   }
 
   /**
@@ -264,6 +270,7 @@ export class DecodeJob {
    */
   reserve(bytes: number): Uint8Array {
     this.checkLive();
+    this.ownWindow();
     const pending = this.inEnd - this.inStart;
     if (pending + bytes > this.inCap) {
       const cap = Math.max(this.inCap * 2, pending + bytes);
@@ -311,8 +318,8 @@ export class DecodeJob {
     this.checkLive();
     const u32 = this.arena.u32;
     const j = this.ptr >>> 2;
-    u32[j + DJ_IN / 4] = this.inPtr + this.inStart;
-    u32[j + DJ_IN_LEN / 4] = this.inEnd - this.inStart;
+    u32[j + DJ_IN / 4] = this.inputAt();
+    u32[j + DJ_IN_LEN / 4] = this.pendingBytes;
     u32[j + DJ_FINAL / 4] = final ? 1 : 0;
     u32[j + DJ_FIRST_LINE / 4] = this.nextLine;
     u32[j + DJ_KEY_BYTES / 4] = this.keyBytesPtr_;
@@ -331,7 +338,7 @@ export class DecodeJob {
     const j = this.ptr >>> 2;
     const status = u32[j + DJ_STATUS / 4]!;
     if (status > DecodeStatus.SlowFull) throw new Error(`DecodeJob.settle: the kernel did not run (status ${status})`);
-    const input = this.inPtr + this.inStart;
+    const input = this.inputAt();
 
     const errorCount = u32[j + DJ_ERROR_COUNT / 4]!;
     for (let e = 0; e < errorCount; e++) {
@@ -356,7 +363,8 @@ export class DecodeJob {
     }
 
     this.records_ = u32[j + DJ_RECORDS / 4]!;
-    this.inStart += u32[j + DJ_CONSUMED / 4]!;
+    if (this.window) this.window.at += u32[j + DJ_CONSUMED / 4]!;
+    else this.inStart += u32[j + DJ_CONSUMED / 4]!;
     this.nextLine += u32[j + DJ_LINES / 4]!;
     if (this.inStart === this.inEnd) {
       this.inStart = 0;
@@ -385,6 +393,7 @@ export class DecodeJob {
     this.checkLive();
     next.checkLive();
     if (next.pendingBytes !== 0) throw new Error('DecodeJob.moveUnreadTo: the next job still holds input');
+    this.ownWindow();
     next.nextLine = this.nextLine;
     if (this.inEnd > this.inStart) next.write(this.arena.u8.subarray(this.inPtr + this.inStart, this.inPtr + this.inEnd));
     this.inStart = 0;
@@ -400,8 +409,9 @@ export class DecodeJob {
    * record there). So once this job's half is decoded, `tail.splitHolds(this)` tells, and then
    * `tail.joinSplit(this)` rebases the tail's line numbers onto this job's, or `tail.undoSplit(this)`
    * drops what the tail decoded and gives its input back. Until then the tail's bad records carry
-   * provisional line numbers: take them only after joinSplit. Returns false (nothing moved) when the
-   * second half holds no line feed.
+   * provisional line numbers: take them only after joinSplit. The tail decodes its half where it lies,
+   * in this job's input region (no copy): give this job no input until then. Returns false (nothing
+   * moved) when the second half holds no line feed.
    */
   splitTo(tail: DecodeJob): boolean {
     this.checkLive();
@@ -416,7 +426,7 @@ export class DecodeJob {
     const lf = u8.subarray(mid, end).indexOf(LF);
     if (lf < 0 || mid + lf + 1 >= end) return false;
     const cut = mid + lf + 1;
-    tail.write(u8.subarray(cut, end));
+    tail.window = { at: cut, end };
     tail.nextLine = 1;
     tail.split = { bytes: end - cut, badTotal: tail.badTotal };
     this.inEnd = cut - this.inPtr;
@@ -436,20 +446,37 @@ export class DecodeJob {
     for (const b of this.bad) b.line += delta;
     this.nextLine += delta;
     this.split = undefined;
+    this.ownWindow(); // the head's region is the head's again: keep what is left of this half
   }
 
   /** The split did not hold: forgets what this job decoded and appends its input back to `head`'s. */
   undoSplit(head: DecodeJob): void {
     const split = this.split;
     if (!split) throw new Error('DecodeJob.undoSplit: this job holds no split tail');
-    // one run at most since splitTo, which never compacts the input region: the tail is still at its start
-    head.write(this.arena.u8.subarray(this.inPtr, this.inPtr + split.bytes));
+    if (this.splitHolds(head)) throw new Error('DecodeJob.undoSplit: the split held (use joinSplit)');
+    // the head did not decode to its cut (its last record runs on past it), so its region still holds
+    // its pending bytes with the tail's half right after them: taking the half back is moving its end
+    head.inEnd += split.bytes;
+    this.window = undefined;
     this.bad = [];
     this.badTotal = split.badTotal;
     this.inStart = 0;
     this.inEnd = 0;
     this.clearRecords();
     this.split = undefined;
+  }
+
+  /** Address of the first pending input byte. */
+  private inputAt(): number {
+    return this.window ? this.window.at : this.inPtr + this.inStart;
+  }
+
+  /** Moves a split tail's pending input from the head's region into this job's own. */
+  private ownWindow(): void {
+    const w = this.window;
+    if (!w) return;
+    this.window = undefined;
+    if (w.end > w.at) this.write(this.arena.u8.subarray(w.at, w.end));
   }
 
   /** Empties the output columns after the caller consumed them. */

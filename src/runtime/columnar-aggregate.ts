@@ -68,7 +68,7 @@ export interface ColumnarAggregateOptions {
   splitBytes?: number;
 }
 
-/** Below this a decode task is too short for the split's extra round trip and copy to pay. */
+/** Below this a decode task is too short for the split's extra round trip to pay. */
 const SPLIT_BYTES = 1 << 20;
 /** Cuts that missed a record boundary before splitting stops for the job (quoted line feeds everywhere). */
 const MAX_BAD_SPLITS = 8;

@@ -57,6 +57,23 @@ describe('DecodeJob.splitTo', () => {
     tail.release();
   });
 
+  it('the tail decodes its half in the head\'s region; what it leaves undecoded is its own after joinSplit', () => {
+    // 22 bytes: the cut comes after line 3's line feed; the tail's half ends in a partial record
+    const text = 'a,1\nb,2\nc,3\nd,4\ne,5\nf,';
+    const { head, tail, holds } = splitAndDecode(text);
+    expect(holds).toBe(true);
+    tail.joinSplit(head);
+    expect(tail.pendingBytes).toBe(2); // "f," waits for the rest of its record
+    head.write(enc.encode('z'.repeat(text.length))); // the head's region is the head's again
+    tail.write(enc.encode('6\n'));
+    expect(tail.decode(t.k, true)).toBe('done');
+    expect(keys(tail)).toEqual(['d', 'e', 'f']);
+    expect(Array.from(tail.values())).toEqual([4, 5, 6]);
+    expect(tail.line).toBe(7);
+    head.release();
+    tail.release();
+  });
+
   it('no line feed past the middle: no split', () => {
     const head = new DecodeJob(t.arena, OPTIONS);
     const tail = new DecodeJob(t.arena, OPTIONS);
