@@ -588,6 +588,239 @@ function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: 
   return u32FoldLoop(table, acc, keys, values, from, to, stamp, mask);
 }
 
+// --- the partitioned fold: per shard, the row lists of W row ranges in range order -----------------
+//
+// Phase 1 (partition_range, assembly/kernels/partition.ts) sorts each of W row ranges of a batch by
+// shard, into one perm column and W starts arrays of S+1 absolute positions each:
+//
+//     starts u32[W*(S+1)]   range t, shard s: perm[starts[t*(S+1)+s] .. starts[t*(S+1)+s+1])
+//
+// Phase 2 (agg_u32_parts / agg_bytes_parts, one task per shard range) folds, for each shard s of its
+// range, range 0's list of s, then range 1's, ...: all of rows [lo_0, hi_0) precede rows [lo_1, hi_1),
+// so each key still folds in input order, whatever W. A task's lists, in that order, make one virtual
+// sequence of positions 0, 1, ...: the kernel starts at position `from` and returns the position it
+// stopped at, so a full table resumes like the other kernels do.
+
+/**
+ * The fold of u32 rows perm[j], j in [from, to), into one shard's table: u32FoldLoop over a row list.
+ * With `prefetch` (slots beyond L2), each row first touches the start slot of the row AHEAD list
+ * positions on, like aggU32OneShardLoop. Returns the first j not folded.
+ */
+// @ts-ignore: decorator
+@inline function u32ListLoop(
+  table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
+  mask: u32, prefetch: bool,
+): u32 {
+  const cap = probedCap(load<u32>(table + NT_CAP));
+  if (cap < 2) return from;
+  const slots = <usize>load<u32>(table + NT_SLOTS);
+  const shift = slotShift(cap);
+  const cnt = <usize>load<u32>(acc + AC_COUNT);
+  const sum = <usize>load<u32>(acc + AC_SUM);
+  const mn = <usize>load<u32>(acc + AC_MIN);
+  const mx = <usize>load<u32>(acc + AC_MAX);
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  let j = from;
+  if (prefetch && to - from > AHEAD) {
+    const ahead = to - AHEAD;
+    let seen: u32 = 0;
+    for (; j < ahead; j++) {
+      const far = load<u32>(keys + (<usize>load<u32>(perm + ((<usize>j + AHEAD) << 2)) << 2));
+      seen |= load<u32>(slots + (<usize>u32Slot(far, shift, cap - 1) << 3));
+      const r = load<u32>(perm + (<usize>j << 2));
+      const key = load<u32>(keys + (<usize>r << 2));
+      const x = rotr<u64>(load<u64>(slots + (<usize>((key * 0x9e3779b9) >>> shift) << 3)) ^ <u64>key, 32) - 1;
+      let g = <u32>x;
+      if (x >= 0xffffffff) {
+        g = u32ProbeRest(table, acc, key);
+        if (g == NO_ROOM) break;
+      }
+      const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
+      fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+    }
+    // a use of `seen` the optimiser cannot drop (it rewrites the count the header already holds)
+    if (seen == 1) store<u32>(table + NT_COUNT, load<u32>(table + NT_COUNT));
+    if (j < ahead) return j;
+  }
+  for (; j < to; j++) {
+    const r = load<u32>(perm + (<usize>j << 2));
+    const key = load<u32>(keys + (<usize>r << 2));
+    const x = rotr<u64>(load<u64>(slots + (<usize>((key * 0x9e3779b9) >>> shift) << 3)) ^ <u64>key, 32) - 1;
+    let g = <u32>x;
+    if (x >= 0xffffffff) {
+      g = u32ProbeRest(table, acc, key);
+      if (g == NO_ROOM) break;
+    }
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
+    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+  }
+  return j;
+}
+
+// u32ListLoop for each common mask as a function of its own (see u32FoldCount); `big` (slots beyond
+// L2) picks the prefetching instance. Both instances in one function keep it from being inlined into
+// the dispatcher, as binaryen does with a small function that has one caller.
+function u32ListCount(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, big: bool): u32 {
+  if (big) return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT, true);
+  return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT, false);
+}
+function u32ListCountSum(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, big: bool): u32 {
+  if (big) return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM, true);
+  return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM, false);
+}
+function u32ListAll(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, big: bool): u32 {
+  if (big) return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_ALL, true);
+  return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_ALL, false);
+}
+
+/** One shard's list through the loop for its mask and table size. */
+function u32List(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, mask: u32): u32 {
+  const big = load<u32>(table + NT_CAP) > PREFETCH_CAP;
+  if (mask == AGG_COUNT) return u32ListCount(table, acc, keys, values, perm, from, to, stamp, big);
+  if (mask == (AGG_COUNT | AGG_SUM)) return u32ListCountSum(table, acc, keys, values, perm, from, to, stamp, big);
+  if (mask == AGG_ALL) return u32ListAll(table, acc, keys, values, perm, from, to, stamp, big);
+  if (big) return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, mask, true);
+  return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, mask, false);
+}
+
+/** The fold of byte-key rows perm[j], j in [from, to), into one shard's table, its headers in locals. */
+// @ts-ignore: decorator
+@inline function bytesListLoop(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize,
+  perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  const cap = probedCap(load<u32>(table + BT_CAP));
+  if (cap == 0) return from;
+  const slots = <usize>load<u32>(table + BT_SLOTS);
+  const smask = cap - 1;
+  const shift = slotShift(cap);
+  const tKeyOffs = <usize>load<u32>(table + BT_KEY_OFFS);
+  const arena = <usize>load<u32>(table + BT_ARENA);
+  const arenaCap = load<u32>(table + BT_ARENA_CAP);
+  const tHashes = <usize>load<u32>(table + BT_HASHES);
+  const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+  const cnt = <usize>load<u32>(acc + AC_COUNT);
+  const sum = <usize>load<u32>(acc + AC_SUM);
+  const mn = <usize>load<u32>(acc + AC_MIN);
+  const mx = <usize>load<u32>(acc + AC_MAX);
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  let count = load<u32>(table + BT_COUNT);
+  let j = from;
+  for (; j < to; j++) {
+    const r = load<u32>(perm + (<usize>j << 2));
+    const ko = keyOffs + (<usize>r << 2);
+    const ks = load<u32>(ko);
+    const ke = load<u32>(ko, 4);
+    assert(ke >= ks, "key offsets must be non-decreasing");
+    const kp = keyBytes + ks;
+    const klen = ke - ks;
+    const h = hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
+    const g = bytesFindOrInsert(slots, smask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, kp, klen);
+    if (g == NO_ROOM) break;
+    if (g == count) count++;
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
+    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+  }
+  store<u32>(table + BT_COUNT, count);
+  return j;
+}
+
+// bytesListLoop for each common mask as a function of its own (see u32FoldCount).
+function bytesListCount(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
+): u32 {
+  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT);
+}
+function bytesListSum(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
+): u32 {
+  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_SUM);
+}
+function bytesListCountSum(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
+): u32 {
+  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM);
+}
+function bytesListAll(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
+): u32 {
+  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_ALL);
+}
+
+/** One shard's list through the loop for its mask. */
+function bytesList(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize,
+  from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  if (mask == AGG_COUNT) return bytesListCount(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp);
+  if (mask == AGG_SUM) return bytesListSum(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp);
+  if (mask == (AGG_COUNT | AGG_SUM)) return bytesListCountSum(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp);
+  if (mask == AGG_ALL) return bytesListAll(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp);
+  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, mask);
+}
+
+/**
+ * The walk both parts kernels share: shards s in [shardLo, min(shardHi, shards)), and for each the
+ * lists of ranges t = 0 .. parts-1, from virtual position `from` on (see the section comment).
+ * `bytes` picks the key type at compile time.
+ */
+// @ts-ignore: decorator
+@inline function foldParts(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize, keyBytes: usize,
+  hashes: usize, values: usize, starts: usize, parts: u32, perm: usize, from: u32, stamp: u32, mask: u32,
+  bytes: bool,
+): u32 {
+  if (values == 0) mask &= AGG_COUNT;
+  const hi = min(shardHi, shards);
+  const stride = (<usize>shards + 1) << 2;
+  let p: u32 = 0;
+  for (let s = shardLo; s < hi; s++) {
+    const table = <usize>load<u32>(tables + (<usize>s << 2));
+    const acc = <usize>load<u32>(accs + (<usize>s << 2));
+    for (let t: u32 = 0; t < parts; t++) {
+      const at = starts + <usize>t * stride + (<usize>s << 2);
+      const a = load<u32>(at);
+      const b = load<u32>(at, 4);
+      assert(b >= a, "partition starts must be non-decreasing");
+      const len = b >= a ? b - a : 0;
+      if (<u64>p + len <= <u64>from) {
+        p += len;
+        continue;
+      }
+      const begin = a + (from > p ? from - p : 0);
+      const j = bytes
+        ? bytesList(table, acc, keys, keyBytes, hashes, values, perm, begin, a + len, stamp, mask)
+        : u32List(table, acc, keys, values, perm, begin, a + len, stamp, mask);
+      if (j < a + len) return p + (j - a);
+      p += len;
+    }
+  }
+  return p;
+}
+
+/**
+ * Phase 2 of the partitioned fold for u32 keys[row]: for each shard s in [shardLo, shardHi), folds
+ * the rows of range 0's list of s, then range 1's, ... up to range parts-1 (the lists partition_range
+ * wrote: starts u32[parts*(shards+1)], perm u32[rows]) into tables[s] / accs[s], each key's values in
+ * input order. Positions count the lists' rows in that order; the fold starts at position `from` and
+ * returns where it stopped: the total when done, else the position of a row whose new group did not
+ * fit its shard's table (the host grows it and calls again from there). values may be 0 (count only).
+ */
+export function agg_u32_parts(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize, values: usize,
+  starts: usize, parts: u32, perm: usize, from: u32, stamp: u32, mask: u32,
+): u32 {
+  return foldParts(tables, accs, shards, shardLo, shardHi, keys, 0, 0, values, starts, parts, perm, from, stamp, mask, false);
+}
+
+/** agg_u32_parts for byte keys (keyOffs u32[rows+1], keyBytes); hashes[row] is the key's murmur2 (0: computed). */
+export function agg_bytes_parts(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, starts: usize, parts: u32, perm: usize, from: u32, stamp: u32, mask: u32,
+): u32 {
+  return foldParts(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, starts, parts, perm, from, stamp, mask, true);
+}
+
 /** Shard-range dispatch of agg_u32_shards for one constant mask. */
 // @ts-ignore: decorator
 @inline function aggU32ShardsMask(

@@ -622,6 +622,19 @@ export interface BatchPartition {
   perm: number;
 }
 
+/**
+ * Where phase 1 of the partitioned fold puts a batch (see `ShardSet.rangePartition`): `parts` row
+ * ranges, each sorted by shard on its own into its slice of one perm column.
+ *
+ *     starts u32[parts*(S+1)]   range t, shard s: perm[starts[t*(S+1)+s] .. starts[t*(S+1)+s+1])
+ *     perm   u32[n]             range t writes perm[lo_t, hi_t): absolute row indexes
+ */
+export interface RangePartition {
+  parts: number;
+  starts: number;
+  perm: number;
+}
+
 type InputOf<T> = T extends ShardTable<infer I> ? I : never;
 
 /** One routing-kernel call (agg_bytes_shards / agg_u32_shards) over shards [0, S): returns where it stopped. */
@@ -732,16 +745,72 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
   partition(hashes: number, n: number): BatchPartition {
     checkRange(0, n);
     const S = this.tables.length;
-    const bytes = (S + 1 + n) * 4;
-    if (bytes > this.scratchBytes) {
-      if (this.scratch !== 0) this.arena.release(this.scratch);
-      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
-      this.scratch = this.arena.alloc(this.scratchBytes);
-    }
-    const starts = this.scratch;
-    const perm = this.scratch + (S + 1) * 4;
+    const starts = this.scratchFor((S + 1 + n) * 4);
+    const perm = starts + (S + 1) * 4;
     this.kernels.partition(hashes, n, S, starts, perm);
     return { starts, perm };
+  }
+
+  /**
+   * The buffers of a partitioned fold of n records in `parts` row ranges, in the set's scratch (reused
+   * across batches, valid until the next call): each phase-1 task runs partition_range over its rows
+   * into its own starts slice, then each phase-2 task folds a shard range's lists (agg_*_parts).
+   */
+  rangePartition(n: number, parts: number): RangePartition {
+    checkRange(0, n);
+    if (!Number.isInteger(parts) || parts < 1 || parts > 256) throw new RangeError(`parts must be an integer from 1 to 256, not ${parts}`);
+    const startsBytes = parts * (this.tables.length + 1) * 4;
+    const starts = this.scratchFor(startsBytes + n * 4);
+    return { parts, starts, perm: starts + startsBytes };
+  }
+
+  /** Rows of shards [shardLo, shardHi) in a range partition: the position agg_*_parts returns when done. */
+  partsTotal(part: RangePartition, shardLo: number, shardHi: number): number {
+    const u32 = this.arena.u32;
+    const stride = this.tables.length + 1;
+    let total = 0;
+    for (let t = 0; t < part.parts; t++) {
+      const at = (part.starts >>> 2) + t * stride;
+      total += u32[at + shardHi]! - u32[at + shardLo]!;
+    }
+    return total;
+  }
+
+  /**
+   * After agg_*_parts over shards [shardLo, shardHi) stopped at position `pos` (its lists in fold
+   * order: shard by shard, each shard's ranges in order), grows the table of that row's shard; returns
+   * the shard.
+   */
+  growPartFor(input: InputOf<T>, part: RangePartition, shardLo: number, shardHi: number, pos: number): number {
+    const u32 = this.arena.u32;
+    const stride = this.tables.length + 1;
+    let p = 0;
+    for (let s = shardLo; s < shardHi; s++) {
+      for (let t = 0; t < part.parts; t++) {
+        const at = (part.starts >>> 2) + t * stride + s;
+        const a = u32[at]!;
+        const len = u32[at + 1]! - a;
+        if (pos < p + len) {
+          (this.tables[s] as ShardTable<InputOf<T>>).growFor({ ...input, perm: part.perm }, a + pos - p);
+          return s;
+        }
+        p += len;
+      }
+    }
+    throw new SluiceError('ERR_STATE', `partitioned fold stopped at position ${pos}, beyond the ${p} rows of shards [${shardLo}, ${shardHi})`);
+  }
+
+  /** The set's scratch region, at least `bytes` long (its contents are not kept). */
+  private scratchFor(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratch !== 0) this.arena.release(this.scratch);
+      this.scratch = 0;
+      this.scratchBytes = 0;
+      const size = Math.max(bytes, this.scratchBytes * 2);
+      this.scratch = this.arena.alloc(size);
+      this.scratchBytes = size;
+    }
+    return this.scratch;
   }
 
   /**
