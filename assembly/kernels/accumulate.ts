@@ -588,18 +588,21 @@ function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: 
   return u32FoldLoop(table, acc, keys, values, from, to, stamp, mask);
 }
 
-// --- the partitioned fold: per shard, the row lists of W row ranges in range order -----------------
+// --- the partitioned fold: the row lists of consecutive row ranges (parts), part by part ---------
 //
-// Phase 1 (partition_range, assembly/kernels/partition.ts) sorts each of W row ranges of a batch by
-// shard, into one perm column and W starts arrays of S+1 absolute positions each:
+// Phase 1 (partition_range / partition_blocks, assembly/kernels/partition.ts) sorts each of P
+// consecutive row ranges of a batch by shard, into one perm column and P starts arrays of S+1
+// absolute positions each:
 //
-//     starts u32[W*(S+1)]   range t, shard s: perm[starts[t*(S+1)+s] .. starts[t*(S+1)+s+1])
+//     starts u32[P*(S+1)]   part t, shard s: perm[starts[t*(S+1)+s] .. starts[t*(S+1)+s+1])
 //
-// Phase 2 (agg_u32_parts / agg_bytes_parts, one task per shard range) folds, for each shard s of its
-// range, range 0's list of s, then range 1's, ...: all of rows [lo_0, hi_0) precede rows [lo_1, hi_1),
-// so each key still folds in input order, whatever W. A task's lists, in that order, make one virtual
-// sequence of positions 0, 1, ...: the kernel starts at position `from` and returns the position it
-// stopped at, so a full table resumes like the other kernels do.
+// Phase 2 (agg_u32_parts / agg_bytes_parts, one task per shard range) folds part 0's lists of each
+// shard of its range, then part 1's, ...: all of rows [lo_0, hi_0) precede rows [lo_1, hi_1), so each
+// key still folds in input order, whatever P or the shard split. Parts of a few thousand rows keep
+// the rows a list gathers in cache while the task's shards take their turns (shard-major order would
+// pull the whole batch through the cache once per shard). A task's lists, in that order, make one
+// virtual sequence of positions 0, 1, ...: the kernel starts at position `from` and returns the
+// position it stopped at, so a full table resumes like the other kernels do.
 
 /**
  * The fold of u32 rows perm[j], j in [from, to), into one shard's table: u32FoldLoop over a row list.
@@ -760,8 +763,8 @@ function bytesList(
 }
 
 /**
- * The walk both parts kernels share: shards s in [shardLo, min(shardHi, shards)), and for each the
- * lists of ranges t = 0 .. parts-1, from virtual position `from` on (see the section comment).
+ * The walk both parts kernels share: parts t = 0 .. parts-1, and for each the lists of shards s in
+ * [shardLo, min(shardHi, shards)), from virtual position `from` on (see the section comment).
  * `bytes` picks the key type at compile time.
  */
 // @ts-ignore: decorator
@@ -774,10 +777,10 @@ function bytesList(
   const hi = min(shardHi, shards);
   const stride = (<usize>shards + 1) << 2;
   let p: u32 = 0;
-  for (let s = shardLo; s < hi; s++) {
-    const table = <usize>load<u32>(tables + (<usize>s << 2));
-    const acc = <usize>load<u32>(accs + (<usize>s << 2));
-    for (let t: u32 = 0; t < parts; t++) {
+  for (let t: u32 = 0; t < parts; t++) {
+    for (let s = shardLo; s < hi; s++) {
+      const table = <usize>load<u32>(tables + (<usize>s << 2));
+      const acc = <usize>load<u32>(accs + (<usize>s << 2));
       const at = starts + <usize>t * stride + (<usize>s << 2);
       const a = load<u32>(at);
       const b = load<u32>(at, 4);
@@ -799,10 +802,10 @@ function bytesList(
 }
 
 /**
- * Phase 2 of the partitioned fold for u32 keys[row]: for each shard s in [shardLo, shardHi), folds
- * the rows of range 0's list of s, then range 1's, ... up to range parts-1 (the lists partition_range
- * wrote: starts u32[parts*(shards+1)], perm u32[rows]) into tables[s] / accs[s], each key's values in
- * input order. Positions count the lists' rows in that order; the fold starts at position `from` and
+ * Phase 2 of the partitioned fold for u32 keys[row]: for each part t = 0 .. parts-1 (the lists
+ * partition_range / partition_blocks wrote: starts u32[parts*(shards+1)], perm u32[rows]), folds the
+ * rows of part t's list of each shard s in [shardLo, shardHi) into tables[s] / accs[s], so each key's
+ * values fold in input order. Positions count the lists' rows in that order; the fold starts at `from` and
  * returns where it stopped: the total when done, else the position of a row whose new group did not
  * fit its shard's table (the host grows it and calls again from there). values may be 0 (count only).
  */

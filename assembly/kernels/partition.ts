@@ -11,7 +11,8 @@
 // partition_range sorts rows [lo, hi) alone, into perm[lo, hi), with starts as absolute positions of
 // perm: W tasks each sort one row range of a batch into the same perm column at once, and a fold
 // that takes, for a shard, range 0's list, then range 1's, ... still sees the shard's rows in input
-// order (assembly/kernels/accumulate.ts, agg_u32_parts / agg_bytes_parts).
+// order (assembly/kernels/accumulate.ts, agg_u32_parts / agg_bytes_parts). partition_blocks runs it
+// over consecutive blocks of a range, so the fold can take the rows one cache-sized block at a time.
 //
 //     rows        0  1  2  3 | 4  5  6  7        shard     1  0  1  0 | 0  0  1  1
 //     starts (range 0) [0, 2, 4]                 perm      1  3  0  2 | 4  5  6  7
@@ -71,4 +72,24 @@ export function partition_range(hashes: usize, lo: u32, hi: u32, shards: u32, ou
   const magic = shardMagic(shards);
   if (magic == 0) sortInto(hashes, lo, hi, shards, outStarts, outPerm, 0);
   else sortInto(hashes, lo, hi, shards, outStarts, outPerm, magic);
+}
+
+/**
+ * partition_range of rows [lo, hi) in blocks of `block` rows (the last one shorter): block k is rows
+ * [lo + k*block, min(hi, lo + (k+1)*block)) and its starts are outStarts + k*(shards+1) (u32 each).
+ * Phase 1 of the partitioned fold: a fold that takes block 0's lists, then block 1's, ... gathers
+ * rows from one cache-sized block at a time, and each key still sees its rows in input order.
+ * block = 0 writes nothing (asserted in the debug build).
+ */
+export function partition_blocks(
+  hashes: usize, lo: u32, hi: u32, block: u32, shards: u32, outStarts: usize, outPerm: usize,
+): void {
+  assert(block > 0, "partition_blocks: block must be at least 1");
+  if (block == 0) return;
+  const stride = (<usize>shards + 1) << 2;
+  let starts = outStarts;
+  for (let at = lo; at < hi; at += min(block, hi - at)) {
+    partition_range(hashes, at, at + min(block, hi - at), shards, starts, outPerm);
+    starts += stride;
+  }
 }

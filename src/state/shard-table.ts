@@ -623,16 +623,25 @@ export interface BatchPartition {
 }
 
 /**
- * Where phase 1 of the partitioned fold puts a batch (see `ShardSet.rangePartition`): `parts` row
- * ranges, each sorted by shard on its own into its slice of one perm column.
+ * Where phase 1 of the partitioned fold puts a batch (see `ShardSet.rangePartition`): `parts` blocks
+ * of `block` rows, each sorted by shard on its own into its slice of one perm column.
  *
  *     starts u32[parts*(S+1)]   range t, shard s: perm[starts[t*(S+1)+s] .. starts[t*(S+1)+s+1])
  *     perm   u32[n]             range t writes perm[lo_t, hi_t): absolute row indexes
  */
 export interface RangePartition {
+  /** Rows of each part (the last one may be shorter). */
+  block: number;
   parts: number;
   starts: number;
   perm: number;
+}
+
+/** One phase-1 task's share of a RangePartition: rows [lo, hi), whole blocks, their starts from `starts`. */
+export interface PartitionSlice {
+  lo: number;
+  hi: number;
+  starts: number;
 }
 
 type InputOf<T> = T extends ShardTable<infer I> ? I : never;
@@ -752,16 +761,31 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
   }
 
   /**
-   * The buffers of a partitioned fold of n records in `parts` row ranges, in the set's scratch (reused
-   * across batches, valid until the next call): each phase-1 task runs partition_range over its rows
-   * into its own starts slice, then each phase-2 task folds a shard range's lists (agg_*_parts).
+   * The buffers of a partitioned fold of n records in `parts` consecutive row ranges (blocks), in the
+   * set's scratch (reused across batches, valid until the next call): each phase-1 task partitions its
+   * blocks into their starts slices (partition_range / partition_blocks), then each phase-2 task folds
+   * a shard range's lists (agg_*_parts).
    */
-  rangePartition(n: number, parts: number): RangePartition {
+  rangePartition(n: number, block: number): RangePartition {
     checkRange(0, n);
-    if (!Number.isInteger(parts) || parts < 1 || parts > 256) throw new RangeError(`parts must be an integer from 1 to 256, not ${parts}`);
+    if (!Number.isInteger(block) || block < 1 || block > U32_LIMIT) throw new RangeError(`block must be a positive integer, not ${block}`);
+    const parts = Math.ceil(n / block);
     const startsBytes = parts * (this.tables.length + 1) * 4;
     const starts = this.scratchFor(startsBytes + n * 4);
-    return { parts, starts, perm: starts + startsBytes };
+    return { block, parts, starts, perm: starts + startsBytes };
+  }
+
+  /** The blocks of a RangePartition of n rows shared out to `tasks` phase-1 tasks (partition_blocks each), whole blocks each. */
+  partitionSlices(part: RangePartition, n: number, tasks: number): PartitionSlice[] {
+    const T = Math.max(1, Math.min(tasks, part.parts));
+    const stride = (this.tables.length + 1) * 4;
+    const out: PartitionSlice[] = [];
+    for (let t = 0; t < T; t++) {
+      const b0 = Math.floor((t * part.parts) / T);
+      const b1 = Math.floor(((t + 1) * part.parts) / T);
+      out.push({ lo: Math.min(n, b0 * part.block), hi: Math.min(n, b1 * part.block), starts: part.starts + b0 * stride });
+    }
+    return out;
   }
 
   /** Rows of shards [shardLo, shardHi) in a range partition: the position agg_*_parts returns when done. */
@@ -778,15 +802,15 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
 
   /**
    * After agg_*_parts over shards [shardLo, shardHi) stopped at position `pos` (its lists in fold
-   * order: shard by shard, each shard's ranges in order), grows the table of that row's shard; returns
+   * order: part by part, each part's shards in order), grows the table of that row's shard; returns
    * the shard.
    */
   growPartFor(input: InputOf<T>, part: RangePartition, shardLo: number, shardHi: number, pos: number): number {
     const u32 = this.arena.u32;
     const stride = this.tables.length + 1;
     let p = 0;
-    for (let s = shardLo; s < shardHi; s++) {
-      for (let t = 0; t < part.parts; t++) {
+    for (let t = 0; t < part.parts; t++) {
+      for (let s = shardLo; s < shardHi; s++) {
         const at = (part.starts >>> 2) + t * stride + s;
         const a = u32[at]!;
         const len = u32[at + 1]! - a;

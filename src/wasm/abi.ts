@@ -153,6 +153,11 @@ export interface KernelExports {
    * of the partitioned fold: W tasks each sort their row range into one perm at once.
    */
   partition_range(hashes: number, lo: number, hi: number, shards: number, outStarts: number, outPerm: number): void;
+  /**
+   * partition_range of rows [lo, hi) in blocks of `block` rows (the last one shorter): block k's
+   * starts are outStarts + k*(shards+1)*4. block >= 1.
+   */
+  partition_blocks(hashes: number, lo: number, hi: number, block: number, shards: number, outStarts: number, outPerm: number): void;
 
   /**
    * Interns keys of records perm[j] (j in [from, to); perm = 0 means record j) into a byte table,
@@ -197,9 +202,9 @@ export interface KernelExports {
     keys: number, hashes: number, values: number, from: number, to: number, stamp: number, mask: number,
   ): number;
   /**
-   * Phase 2 of the partitioned fold: for each shard s in [shardLo, shardHi), folds range 0's list of
-   * s, then range 1's, ... up to range parts-1 (starts u32[parts*(shards+1)] as partition_range wrote
-   * them, perm u32[rows]) into tables[s] / accs[s], so each key folds in input order. Positions count
+   * Phase 2 of the partitioned fold: for each part t = 0 .. parts-1 in turn (starts u32[parts*(shards+1)]
+   * as partition_range / partition_blocks wrote them, perm u32[rows]), folds part t's list of each shard
+   * s in [shardLo, shardHi) into tables[s] / accs[s], so each key folds in input order. Positions count
    * the lists' rows in that order: starts at `from`, returns the position it stopped at (the total
    * when done, else a row whose new group did not fit its shard: grow it, call again from there).
    */

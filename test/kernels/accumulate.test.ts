@@ -58,12 +58,13 @@ function aggregateBytes(t: TestKernels, keys: Uint8Array[], values: number[], m:
   for (const r of cols.regions) t.arena.release(r);
 }
 
-/** Phase 1 of the partitioned fold: W row ranges of n rows partitioned by `hashes`, last range first (order must not matter). */
-function partitionRanges(t: TestKernels, set: ShardSet<ByteShardTable> | ShardSet<U32ShardTable>, hashes: number, n: number, W: number): RangePartition {
-  const part = set.rangePartition(n, W);
-  const S = set.size;
-  for (let w = W - 1; w >= 0; w--) {
-    t.k.partition_range(hashes, Math.floor((w * n) / W), Math.floor(((w + 1) * n) / W), S, part.starts + w * (S + 1) * 4, part.perm);
+/** Phase 1 of the partitioned fold: n rows in blocks of `block`, shared out to `tasks` tasks run last first (order must not matter). */
+function partitionBlocks(
+  t: TestKernels, set: ShardSet<ByteShardTable> | ShardSet<U32ShardTable>, hashes: number, n: number, block: number, tasks: number,
+): RangePartition {
+  const part = set.rangePartition(n, block);
+  for (const slice of set.partitionSlices(part, n, tasks).reverse()) {
+    t.k.partition_blocks(hashes, slice.lo, slice.hi, block, set.size, slice.starts, part.perm);
   }
   return part;
 }
@@ -302,12 +303,12 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     );
   });
 
-  it('agg_bytes_parts over W row ranges and R shard ranges, growing mid-list, fills each shard as the in-order reference', () => {
+  it('agg_bytes_parts over blocks from T tasks and R shard ranges, growing mid-list, fills each shard as the in-order reference', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(byteKey, value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 4 }),
-        fc.integer({ min: 1, max: 3 }), mask, fc.boolean(), fc.boolean(),
-        (rows, S, W, R, m, kernelHashes, withValues) => {
+        fc.array(fc.tuple(byteKey, value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 80 }),
+        fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), mask, fc.boolean(), fc.boolean(),
+        (rows, S, block, T, R, m, kernelHashes, withValues) => {
           const keys = rows.map((r) => r[0]);
           const values = rows.map((r) => r[1]);
           const cols = putByteKeys(t, keys, values);
@@ -317,14 +318,14 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
           const ref = stablePartition(keys.map((k) => murmur2(k)), S);
           // two batches: the second folds into the state the first left, with its own stamp
           for (const stamp of [7, 8]) {
-            const part = partitionRanges(t, set, cols.hashes, n, W);
+            const part = partitionBlocks(t, set, cols.hashes, n, block, T);
             for (const [lo, hi] of shardRanges(S, Math.min(R, S))) {
               const total = set.partsTotal(part, lo, hi);
               expect(total).toBe(ref.starts[hi]! - ref.starts[lo]!);
               let j = 0;
               while ((j = t.k.agg_bytes_parts(
                 set.tablePtrs, set.accPtrs, S, lo, hi, cols.keyOffs, cols.keyBytes, kernelHashes ? 0 : cols.hashes,
-                withValues ? cols.values : 0, part.starts, W, part.perm, j, stamp, m,
+                withValues ? cols.values : 0, part.starts, part.parts, part.perm, j, stamp, m,
               ) >>> 0) < total) {
                 const s = set.growPartFor(input, part, lo, hi, j);
                 expect(s >= lo && s < hi).toBe(true);
@@ -346,12 +347,12 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     );
   });
 
-  it('agg_u32_parts over W row ranges and R shard ranges, growing mid-list, fills each shard as the in-order reference', () => {
+  it('agg_u32_parts over blocks from T tasks and R shard ranges, growing mid-list, fills each shard as the in-order reference', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }),
-        fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), mask, fc.boolean(),
-        (rows, S, W, R, m, withValues) => {
+        fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), mask, fc.boolean(),
+        (rows, S, block, T, R, m, withValues) => {
           const keys = rows.map((r) => r[0]);
           const values = rows.map((r) => r[1]);
           const n = keys.length;
@@ -361,11 +362,11 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
           const hp = putU32(t, hashes);
           const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
           const input = { keys: kp, values: vp, perm: 0 };
-          const part = partitionRanges(t, set, hp, n, W);
+          const part = partitionBlocks(t, set, hp, n, block, T);
           for (const [lo, hi] of shardRanges(S, Math.min(R, S))) {
             const total = set.partsTotal(part, lo, hi);
             let j = 0;
-            while ((j = t.k.agg_u32_parts(set.tablePtrs, set.accPtrs, S, lo, hi, kp, withValues ? vp : 0, part.starts, W, part.perm, j, 4, m) >>> 0) < total) {
+            while ((j = t.k.agg_u32_parts(set.tablePtrs, set.accPtrs, S, lo, hi, kp, withValues ? vp : 0, part.starts, part.parts, part.perm, j, 4, m) >>> 0) < total) {
               const s = set.growPartFor(input, part, lo, hi, j);
               expect(s >= lo && s < hi).toBe(true);
             }
@@ -397,15 +398,14 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     const kp = putU32(t, keys);
     const vp = putF64(t, values);
     const S = 2;
-    const W = 3;
     const routed = ShardSet.u32(t.arena, t.k, S);
     routed.aggregate({ keys: kp, values: vp, perm: 0 }, kp, n, 3, ALL);
     const set = ShardSet.u32(t.arena, t.k, S);
-    const part = partitionRanges(t, set, kp, n, W);
+    const part = partitionBlocks(t, set, kp, n, 16_384, 3);
     for (let s = 0; s < S; s++) {
       const total = set.partsTotal(part, s, s + 1);
       let j = 0;
-      while ((j = t.k.agg_u32_parts(set.tablePtrs, set.accPtrs, S, s, s + 1, kp, vp, part.starts, W, part.perm, j, 3, ALL) >>> 0) < total) {
+      while ((j = t.k.agg_u32_parts(set.tablePtrs, set.accPtrs, S, s, s + 1, kp, vp, part.starts, part.parts, part.perm, j, 3, ALL) >>> 0) < total) {
         set.growPartFor({ keys: kp, values: vp, perm: 0 }, part, s, s + 1, j);
       }
     }

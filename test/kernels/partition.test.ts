@@ -120,6 +120,35 @@ describe.each(['debug', 'release'] as const)('partition (%s build)', (build) => 
     );
   });
 
+  it('partition_blocks sorts each block of a row range as partition_range would, block k at starts + k*(S+1)', () => {
+    fc.assert(
+      fc.property(
+        hashes.chain((hs) => fc.tuple(fc.constant(hs), fc.integer({ min: 0, max: hs.length }), fc.integer({ min: 0, max: hs.length }))),
+        fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 64 }),
+        ([hs, a, b], s, block) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          const blocks = Math.ceil((hi - lo) / block);
+          const hp = putU32(t, hs);
+          const starts = putU32(t, new Array<number>((blocks + 1) * (s + 1)).fill(0xdeadbeef));
+          const perm = putU32(t, new Array<number>(hs.length).fill(0xdeadbeef));
+          t.k.partition_blocks(hp, lo, hi, block, s, starts, perm);
+          const st = readU32(t, starts, (blocks + 1) * (s + 1));
+          const p = readU32(t, perm, hs.length);
+          for (let k = 0; k < blocks; k++) {
+            const b0 = lo + k * block;
+            const ref = stableRangePartition(hs, b0, Math.min(hi, b0 + block), s);
+            expect(st.slice(k * (s + 1), (k + 1) * (s + 1))).toEqual(ref.starts);
+            expect(p.slice(b0, Math.min(hi, b0 + block))).toEqual(ref.perm);
+          }
+          expect(st.slice(blocks * (s + 1)).every((x) => x === 0xdeadbeef)).toBe(true);
+          expect(p.slice(0, lo).concat(p.slice(hi)).every((x) => x === 0xdeadbeef)).toBe(true);
+          for (const r of [hp, starts, perm]) t.arena.release(r);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('partition_range of an empty range writes starts of lo alone', () => {
     expect(runRange([5, 6, 7], 2, 2, 3)).toEqual({ starts: [2, 2, 2, 2], perm: [0xdeadbeef, 0xdeadbeef, 0xdeadbeef] });
   });
