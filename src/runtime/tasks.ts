@@ -14,27 +14,12 @@ export interface DecodeTask {
 }
 
 /**
- * Phase 1 of the partitioned fold: stable-sorts rows [lo, hi) by shard (hashes[j] & 0x7fffffff) %
- * shards into perm[lo, hi) and starts u32[shards+1] (partition_range). Tasks over disjoint row
- * ranges, each with its own starts, run in parallel on one batch.
+ * Routed intern + accumulate: records j in [from, to), in input order, each to shard
+ * (hashes[j] & 0x7fffffff) % shards; only shards in [shardLo, shardHi) are touched, so tasks over
+ * disjoint ranges run in parallel on one batch without a partition pass.
  */
-export interface PartitionTask {
-  kind: 'partition';
-  hashes: number;
-  lo: number;
-  hi: number;
-  shards: number;
-  starts: number;
-  perm: number;
-}
-
-/**
- * Phase 2 of the partitioned fold: fused intern + accumulate of byte keys, for each shard of
- * [shardLo, shardHi), of the lists of all `parts` row ranges in range order (agg_bytes_parts), from
- * position `from` to `to` (the lists' total). Tasks over disjoint shard ranges run in parallel.
- */
-export interface FoldPartsTask {
-  kind: 'fold-parts';
+export interface RouteTask {
+  kind: 'route';
   tables: number;
   accs: number;
   shards: number;
@@ -44,18 +29,15 @@ export interface FoldPartsTask {
   keyBytes: number;
   hashes: number;
   values: number;
-  starts: number;
-  parts: number;
-  perm: number;
   from: number;
   to: number;
   stamp: number;
   mask: number;
 }
 
-export type KernelTask = DecodeTask | PartitionTask | FoldPartsTask;
+export type KernelTask = DecodeTask | RouteTask;
 
-/** `done` is true when the whole task ran; otherwise the shard of the row at position `j` must grow before it resumes there. */
+/** `done` is true when the whole task ran; otherwise the shard of record `j` must grow before it resumes there. */
 export interface TaskResult {
   done: boolean;
   /** decode: the kernel's DecodeStatus. */
@@ -72,15 +54,11 @@ export function runTask(k: KernelExports, task: KernelTask): TaskResult {
       const status = task.format === 'csv' ? k.csv_decode(task.job) : k.json_decode(task.job);
       return { done: true, status: status >>> 0, j: -1 };
     }
-    case 'partition': {
-      k.partition_range(task.hashes, task.lo, task.hi, task.shards, task.starts, task.perm);
-      return DONE;
-    }
-    case 'fold-parts': {
+    case 'route': {
       const j =
-        k.agg_bytes_parts(
-          task.tables, task.accs, task.shards, task.shardLo, task.shardHi, task.keyOffs, task.keyBytes,
-          task.hashes, task.values, task.starts, task.parts, task.perm, task.from, task.stamp, task.mask,
+        k.agg_bytes_shards(
+          task.tables, task.accs, task.shards, task.shardLo, task.shardHi,
+          task.keyOffs, task.keyBytes, task.hashes, task.values, task.from, task.to, task.stamp, task.mask,
         ) >>> 0;
       return j < task.to ? { done: false, status: 0, j } : DONE;
     }
