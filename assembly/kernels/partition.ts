@@ -50,6 +50,34 @@ import { shardMagic, shardOf } from "../hash";
 }
 
 /**
+ * sortInto for two shards (shard = h & 1), the cursors in locals: the general loops keep a shard's
+ * count and cursor in memory, and with few shards nearly every row extends one chain of dependent
+ * loads and stores through it. The histogram is one v128 sum of the low bits; the scatter picks the
+ * cursor with a select, not a branch (the shards of consecutive rows are a coin toss).
+ */
+// @ts-ignore: decorator
+@inline function sortInto2(hashes: usize, lo: u32, hi: u32, outStarts: usize, outPerm: usize): void {
+  let lanes = i32x4.splat(0);
+  const bit = i32x4.splat(1);
+  let i = lo;
+  for (; hi - i >= 4; i += 4) lanes = i32x4.add(lanes, v128.and(v128.load(hashes + (<usize>i << 2)), bit));
+  let ones = <u32>(i32x4.extract_lane(lanes, 0) + i32x4.extract_lane(lanes, 1) + i32x4.extract_lane(lanes, 2) + i32x4.extract_lane(lanes, 3));
+  for (; i < hi; i++) ones += load<u32>(hashes + (<usize>i << 2)) & 1;
+  const mid = hi - ones;
+  let c0 = lo;
+  let c1 = mid;
+  for (let r = lo; r < hi; r++) {
+    const b = load<u32>(hashes + (<usize>r << 2)) & 1;
+    store<u32>(outPerm + (<usize>select<u32>(c1, c0, b != 0) << 2), r);
+    c0 += b ^ 1;
+    c1 += b;
+  }
+  store<u32>(outStarts, lo);
+  store<u32>(outStarts, mid, 4);
+  store<u32>(outStarts, hi, 8);
+}
+
+/**
  * Stable counting sort of records 0..n-1 by shard = (hashes[i] & 0x7fffffff) % shards.
  * outStarts u32[shards+1]; outPerm u32[n]: the records of shard s are outPerm[outStarts[s] ..
  * outStarts[s+1]) in input order. shards = 0 writes nothing (asserted in the debug build).
@@ -67,6 +95,10 @@ export function partition(hashes: usize, n: u32, shards: u32, outStarts: usize, 
 export function partition_range(hashes: usize, lo: u32, hi: u32, shards: u32, outStarts: usize, outPerm: usize): void {
   assert(shards > 0 && lo <= hi, "partition_range: shards must be at least 1 and lo <= hi");
   if (shards == 0 || lo > hi) return;
+  if (shards == 2) {
+    sortInto2(hashes, lo, hi, outStarts, outPerm);
+    return;
+  }
   memory.fill(outStarts, 0, (<usize>shards + 1) << 2);
   // two instances of the loops: a power-of-two shard count masks, any other divides by multiplying
   const magic = shardMagic(shards);

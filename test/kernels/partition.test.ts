@@ -81,7 +81,7 @@ describe.each(['debug', 'release'] as const)('partition (%s build)', (build) => 
     fc.assert(
       fc.property(
         hashes.chain((hs) => fc.tuple(fc.constant(hs), fc.integer({ min: 0, max: hs.length }), fc.integer({ min: 0, max: hs.length }))),
-        shards,
+        fc.oneof(shards, fc.constant(2)), // 2 has loops of its own (sortInto2)
         ([hs, a, b], s) => {
           const [lo, hi] = a <= b ? [a, b] : [b, a];
           const ref = stableRangePartition(hs, lo, hi, s);
