@@ -28,7 +28,7 @@ export {
   table_bytes_intern, table_bytes_rehash, table_u32_intern, table_u32_rehash,
 } from "./table";
 export {
-  agg_bytes, agg_u32, agg_bytes_shards, agg_u32_shards, agg_bytes_parts, agg_u32_parts, acc_merge, acc_changed,
+  agg_bytes, agg_u32, agg_bytes_shards, agg_u32_shards, agg_u32_parts, acc_merge, acc_changed,
 } from "./kernels/accumulate";
 export { csv_decode } from "./kernels/decode_csv";
 export { json_decode } from "./kernels/decode_json";

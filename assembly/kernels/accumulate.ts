@@ -214,7 +214,11 @@ export function agg_u32(
   return to;
 }
 
-/** aggBytesShardsLoop for exactly one shard `s`: like aggU32OneShardLoop. */
+/**
+ * aggBytesShardsLoop when exactly one shard `s` is wanted (one task per shard): its headers are read
+ * once, count is kept in a local and written back on exit, and with `route` false (shards == 1, every
+ * record is shard 0) no shard is computed at all.
+ */
 // @ts-ignore: decorator
 @inline function aggBytesOneShardLoop(
   table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
@@ -237,7 +241,9 @@ export function agg_u32(
   let count = load<u32>(table + BT_COUNT);
   let j = from;
   if (route) {
-    // in blocks of 64, like aggU32OneShardLoop
+    // Blocks of 64 records: which ones are shard s is first gathered into a bit set without a
+    // branch, then only those are folded, in order (a per-record skip branch mispredicts about
+    // once every S records when shards interleave at random).
     while (j < to) {
       const end = j + min<u32>(to - j, 64);
       let bits: u64 = 0;
@@ -442,14 +448,13 @@ export function agg_bytes_shards(
 }
 
 /**
- * aggU32ShardsLoop when exactly one shard `s` is wanted (the common case: one worker per shard): its
- * headers are read once, count is kept in a local and written back on exit, and with `route` false
- * (shards == 1, every record is shard 0) no hash is read at all.
+ * The fold of u32 rows [from, to) into a single-shard set's table (shards == 1) once its slots
+ * outgrow L2: headers read once, count kept in a local and written back on exit, and each row first
+ * touches the start slot of the row AHEAD positions on.
  */
 // @ts-ignore: decorator
-@inline function aggU32OneShardLoop(
-  table: usize, acc: usize, s: u32, shards: u32, keys: usize, hashes: usize, values: usize,
-  from: u32, to: u32, stamp: u32, mask: u32, magic: u64, route: bool, prefetch: bool,
+@inline function aggU32BigLoop(
+  table: usize, acc: usize, keys: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32,
 ): u32 {
   const cap = probedCap(load<u32>(table + NT_CAP));
   const slots = <usize>load<u32>(table + NT_SLOTS);
@@ -468,10 +473,9 @@ export function agg_bytes_shards(
   // positions on, so that slot's cache miss overlaps this record's work instead of stalling a probe
   // branch. The touched word is folded into `seen`, which is only compared, so the load stays.
   let seen: u32 = 0;
-  const ahead = prefetch && to - from > AHEAD ? to - AHEAD : from;
+  const ahead = to - from > AHEAD ? to - AHEAD : from;
   for (; j < ahead; j++) {
     seen |= load<u32>(slots + (<usize>u32Slot(load<u32>(keys + ((<usize>j + AHEAD) << 2)), shift, smask) << 3));
-    if (route && shardOf(load<u32>(hashes + (<usize>j << 2)), shards, magic) != s) continue;
     const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>j << 2)));
     if (g == NO_ROOM) break;
     if (g == count) count++;
@@ -482,38 +486,12 @@ export function agg_bytes_shards(
     store<u32>(table + NT_COUNT, count);
     return j;
   }
-  if (route) {
-    // Blocks of 64 records: which ones are shard s is first gathered into a bit set without a
-    // branch, then only those are folded, in order (a per-record skip branch mispredicts about
-    // once every S records when shards interleave at random).
-    while (j < to) {
-      const end = j + min<u32>(to - j, 64);
-      let bits: u64 = 0;
-      for (let q = j; q < end; q++) {
-        bits |= <u64>(shardOf(load<u32>(hashes + (<usize>q << 2)), shards, magic) == s) << <u64>(q - j);
-      }
-      while (bits != 0) {
-        const q = j + <u32>ctz(bits);
-        bits &= bits - 1;
-        const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>q << 2)));
-        if (g == NO_ROOM) {
-          store<u32>(table + NT_COUNT, count);
-          return q;
-        }
-        if (g == count) count++;
-        const v = mask & AGG_VALUES ? load<f64>(values + (<usize>q << 3)) : 0.0;
-        fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
-      }
-      j = end;
-    }
-  } else {
-    for (; j < to; j++) {
-      const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>j << 2)));
-      if (g == NO_ROOM) break;
-      if (g == count) count++;
-      const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
-      fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
-    }
+  for (; j < to; j++) {
+    const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>j << 2)));
+    if (g == NO_ROOM) break;
+    if (g == count) count++;
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
   }
   store<u32>(table + NT_COUNT, count);
   // a use of `seen` the optimiser cannot drop (it rewrites the value just stored)
@@ -596,7 +574,7 @@ function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: 
 //
 //     starts u32[P*(S+1)]   part t, shard s: perm[starts[t*(S+1)+s] .. starts[t*(S+1)+s+1])
 //
-// Phase 2 (agg_u32_parts / agg_bytes_parts, one task per shard range) folds part 0's lists of each
+// Phase 2 (agg_u32_parts, one task per shard range) folds part 0's lists of each
 // shard of its range, then part 1's, ...: all of rows [lo_0, hi_0) precede rows [lo_1, hi_1), so each
 // key still folds in input order, whatever P or the shard split. Parts of a few thousand rows keep
 // the rows a list gathers in cache while the task's shards take their turns (shard-major order would
@@ -607,7 +585,7 @@ function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: 
 /**
  * The fold of u32 rows perm[j], j in [from, to), into one shard's table: u32FoldLoop over a row list.
  * With `prefetch` (slots beyond L2), each row first touches the start slot of the row AHEAD list
- * positions on, like aggU32OneShardLoop. Returns the first j not folded.
+ * list positions on, like aggU32BigLoop. Returns the first j not folded.
  */
 // @ts-ignore: decorator
 @inline function u32ListLoop(
@@ -686,92 +664,17 @@ function u32List(table: usize, acc: usize, keys: usize, values: usize, perm: usi
   return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, mask, false);
 }
 
-/** The fold of byte-key rows perm[j], j in [from, to), into one shard's table, its headers in locals. */
-// @ts-ignore: decorator
-@inline function bytesListLoop(
-  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize,
-  perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
-): u32 {
-  const cap = probedCap(load<u32>(table + BT_CAP));
-  if (cap == 0) return from;
-  const slots = <usize>load<u32>(table + BT_SLOTS);
-  const smask = cap - 1;
-  const shift = slotShift(cap);
-  const tKeyOffs = <usize>load<u32>(table + BT_KEY_OFFS);
-  const arena = <usize>load<u32>(table + BT_ARENA);
-  const arenaCap = load<u32>(table + BT_ARENA_CAP);
-  const tHashes = <usize>load<u32>(table + BT_HASHES);
-  const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
-  const cnt = <usize>load<u32>(acc + AC_COUNT);
-  const sum = <usize>load<u32>(acc + AC_SUM);
-  const mn = <usize>load<u32>(acc + AC_MIN);
-  const mx = <usize>load<u32>(acc + AC_MAX);
-  const stamps = <usize>load<u32>(acc + AC_STAMP);
-  let count = load<u32>(table + BT_COUNT);
-  let j = from;
-  for (; j < to; j++) {
-    const r = load<u32>(perm + (<usize>j << 2));
-    const ko = keyOffs + (<usize>r << 2);
-    const ks = load<u32>(ko);
-    const ke = load<u32>(ko, 4);
-    assert(ke >= ks, "key offsets must be non-decreasing");
-    const kp = keyBytes + ks;
-    const klen = ke - ks;
-    const h = hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
-    const g = bytesFindOrInsert(slots, smask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, kp, klen);
-    if (g == NO_ROOM) break;
-    if (g == count) count++;
-    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
-    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
-  }
-  store<u32>(table + BT_COUNT, count);
-  return j;
-}
-
-// bytesListLoop for each common mask as a function of its own (see u32FoldCount).
-function bytesListCount(
-  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
-): u32 {
-  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT);
-}
-function bytesListSum(
-  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
-): u32 {
-  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_SUM);
-}
-function bytesListCountSum(
-  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
-): u32 {
-  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM);
-}
-function bytesListAll(
-  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
-): u32 {
-  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_ALL);
-}
-
-/** One shard's list through the loop for its mask. */
-function bytesList(
-  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize, perm: usize,
-  from: u32, to: u32, stamp: u32, mask: u32,
-): u32 {
-  if (mask == AGG_COUNT) return bytesListCount(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp);
-  if (mask == AGG_SUM) return bytesListSum(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp);
-  if (mask == (AGG_COUNT | AGG_SUM)) return bytesListCountSum(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp);
-  if (mask == AGG_ALL) return bytesListAll(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp);
-  return bytesListLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, mask);
-}
-
 /**
- * The walk both parts kernels share: parts t = 0 .. parts-1, and for each the lists of shards s in
- * [shardLo, min(shardHi, shards)), from virtual position `from` on (see the section comment).
- * `bytes` picks the key type at compile time.
+ * Phase 2 of the partitioned fold for u32 keys[row]: for each part t = 0 .. parts-1 (the lists
+ * partition_range / partition_blocks wrote: starts u32[parts*(shards+1)], perm u32[rows]), folds the
+ * rows of part t's list of each shard s in [shardLo, shardHi) into tables[s] / accs[s], so each key's
+ * values fold in input order. Positions count the lists' rows in that order; the fold starts at `from` and
+ * returns where it stopped: the total when done, else the position of a row whose new group did not
+ * fit its shard's table (the host grows it and calls again from there). values may be 0 (count only).
  */
-// @ts-ignore: decorator
-@inline function foldParts(
-  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize, keyBytes: usize,
-  hashes: usize, values: usize, starts: usize, parts: u32, perm: usize, from: u32, stamp: u32, mask: u32,
-  bytes: bool,
+export function agg_u32_parts(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize, values: usize,
+  starts: usize, parts: u32, perm: usize, from: u32, stamp: u32, mask: u32,
 ): u32 {
   if (values == 0) mask &= AGG_COUNT;
   const hi = min(shardHi, shards);
@@ -791,37 +694,12 @@ function bytesList(
         continue;
       }
       const begin = a + (from > p ? from - p : 0);
-      const j = bytes
-        ? bytesList(table, acc, keys, keyBytes, hashes, values, perm, begin, a + len, stamp, mask)
-        : u32List(table, acc, keys, values, perm, begin, a + len, stamp, mask);
+      const j = u32List(table, acc, keys, values, perm, begin, a + len, stamp, mask);
       if (j < a + len) return p + (j - a);
       p += len;
     }
   }
   return p;
-}
-
-/**
- * Phase 2 of the partitioned fold for u32 keys[row]: for each part t = 0 .. parts-1 (the lists
- * partition_range / partition_blocks wrote: starts u32[parts*(shards+1)], perm u32[rows]), folds the
- * rows of part t's list of each shard s in [shardLo, shardHi) into tables[s] / accs[s], so each key's
- * values fold in input order. Positions count the lists' rows in that order; the fold starts at `from` and
- * returns where it stopped: the total when done, else the position of a row whose new group did not
- * fit its shard's table (the host grows it and calls again from there). values may be 0 (count only).
- */
-export function agg_u32_parts(
-  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize, values: usize,
-  starts: usize, parts: u32, perm: usize, from: u32, stamp: u32, mask: u32,
-): u32 {
-  return foldParts(tables, accs, shards, shardLo, shardHi, keys, 0, 0, values, starts, parts, perm, from, stamp, mask, false);
-}
-
-/** agg_u32_parts for byte keys (keyOffs u32[rows+1], keyBytes); hashes[row] is the key's murmur2 (0: computed). */
-export function agg_bytes_parts(
-  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
-  hashes: usize, values: usize, starts: usize, parts: u32, perm: usize, from: u32, stamp: u32, mask: u32,
-): u32 {
-  return foldParts(tables, accs, shards, shardLo, shardHi, keyOffs, keyBytes, hashes, values, starts, parts, perm, from, stamp, mask, true);
 }
 
 /** Shard-range dispatch of agg_u32_shards for one constant mask. */
@@ -830,17 +708,14 @@ export function agg_bytes_parts(
   tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize,
   hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64,
 ): u32 {
-  if (shardHi == shardLo + 1 && shardLo < shards) {
-    const table = <usize>load<u32>(tables + (<usize>shardLo << 2));
-    const acc = <usize>load<u32>(accs + (<usize>shardLo << 2));
+  // one shard in all: every record is its, no hash is read (several shards: the partitioned fold,
+  // agg_u32_parts, is the fast path; this routed loop is the inline one)
+  if (shards == 1 && shardLo == 0 && shardHi >= 1) {
+    const table = <usize>load<u32>(tables);
+    const acc = <usize>load<u32>(accs);
     if (load<u32>(table + NT_CAP) != 0) {
-      const big = load<u32>(table + NT_CAP) > PREFETCH_CAP;
-      if (shards == 1) {
-        if (big) return aggU32OneShardLoop(table, acc, 0, 1, keys, hashes, values, from, to, stamp, mask, magic, false, true);
-        return u32Fold(table, acc, keys, values, from, to, stamp, mask);
-      }
-      if (big) return aggU32OneShardLoop(table, acc, shardLo, shards, keys, hashes, values, from, to, stamp, mask, magic, true, true);
-      return aggU32OneShardLoop(table, acc, shardLo, shards, keys, hashes, values, from, to, stamp, mask, magic, true, false);
+      if (load<u32>(table + NT_CAP) > PREFETCH_CAP) return aggU32BigLoop(table, acc, keys, values, from, to, stamp, mask);
+      return u32Fold(table, acc, keys, values, from, to, stamp, mask);
     }
   }
   return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, mask, magic);

@@ -11,7 +11,7 @@
 // partition_range sorts rows [lo, hi) alone, into perm[lo, hi), with starts as absolute positions of
 // perm: W tasks each sort one row range of a batch into the same perm column at once, and a fold
 // that takes, for a shard, range 0's list, then range 1's, ... still sees the shard's rows in input
-// order (assembly/kernels/accumulate.ts, agg_u32_parts / agg_bytes_parts). partition_blocks runs it
+// order (assembly/kernels/accumulate.ts, agg_u32_parts). partition_blocks runs it
 // over consecutive blocks of a range, so the fold can take the rows one cache-sized block at a time.
 //
 //     rows        0  1  2  3 | 4  5  6  7        shard     1  0  1  0 | 0  0  1  1

@@ -212,11 +212,6 @@ export interface KernelExports {
     tables: number, accs: number, shards: number, shardLo: number, shardHi: number, keys: number, values: number,
     starts: number, parts: number, perm: number, from: number, stamp: number, mask: number,
   ): number;
-  /** agg_u32_parts for byte keys; hashes[row] is the key's murmur2 (0: computed by the kernel). */
-  agg_bytes_parts(
-    tables: number, accs: number, shards: number, shardLo: number, shardHi: number, keyOffs: number, keyBytes: number,
-    hashes: number, values: number, starts: number, parts: number, perm: number, from: number, stamp: number, mask: number,
-  ): number;
   /** Folds src groups j in [0, n) into dst groups gidMap[j]. */
   acc_merge(dst: number, src: number, gidMap: number, n: number, stamp: number, mask: number): void;
   /** Writes the ids of groups g < n with stamp[g] == stamp to out (u32[]); returns how many. */
