@@ -44,21 +44,12 @@ export interface PartitionRange {
   perm: number;
 }
 
-/** Phase 2: shards [lo, hi) of u32 keys, the lists of each of `parts` blocks in order (agg_u32_parts), from position `from`. */
-export interface PartsRange {
+/** Phase 2: shards [lo, hi) of u32 keys, the lists of each of `parts` blocks in order (agg_u32_parts), from list position `from`. */
+export interface PartsRange extends Omit<ShardRange, 'op' | 'keyBytes' | 'hashes' | 'to'> {
   op: 'u32-parts';
-  tables: number;
-  accs: number;
-  shards: number;
-  lo: number;
-  hi: number;
-  keys: number;
-  values: number;
   starts: number;
   parts: number;
   perm: number;
-  from: number;
-  mask: number;
 }
 
 export type BenchTask = HashRange | ShardRange | PartitionRange | PartsRange;

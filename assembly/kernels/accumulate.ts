@@ -513,6 +513,29 @@ function u32ProbeRest(table: usize, acc: usize, key: u32): u32 {
   return g;
 }
 
+/**
+ * Folds row r into its group: the first probe inlined (a hit is one slot load: the key's half xors to
+ * 0, leaving g + 1), the rest out of line in u32ProbeRest. False when a new group did not fit.
+ * u32FoldLoop, the one-worker K1 loop, keeps these lines inline: through the helper its wasm gains a
+ * result block and a test of the result per row.
+ */
+// @ts-ignore: decorator
+@inline function u32FoldRow(
+  table: usize, acc: usize, slots: usize, shift: u32, cnt: usize, sum: usize, mn: usize, mx: usize, stamps: usize,
+  keys: usize, values: usize, r: u32, stamp: u32, mask: u32,
+): bool {
+  const key = load<u32>(keys + (<usize>r << 2));
+  const x = rotr<u64>(load<u64>(slots + (<usize>((key * 0x9e3779b9) >>> shift) << 3)) ^ <u64>key, 32) - 1;
+  let g = <u32>x;
+  if (x >= 0xffffffff) {
+    g = u32ProbeRest(table, acc, key);
+    if (g == NO_ROOM) return false;
+  }
+  const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
+  fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+  return true;
+}
+
 // @ts-ignore: decorator
 @inline function u32FoldLoop(
   table: usize, acc: usize, keys: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32,
@@ -585,7 +608,7 @@ function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: 
 /**
  * The fold of u32 rows perm[j], j in [from, to), into one shard's table: u32FoldLoop over a row list.
  * With `prefetch` (slots beyond L2), each row first touches the start slot of the row AHEAD list
- * list positions on, like aggU32BigLoop. Returns the first j not folded.
+ * positions on, like aggU32BigLoop. Returns the first j not folded.
  */
 // @ts-ignore: decorator
 @inline function u32ListLoop(
@@ -609,15 +632,7 @@ function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: 
       const far = load<u32>(keys + (<usize>load<u32>(perm + ((<usize>j + AHEAD) << 2)) << 2));
       seen |= load<u32>(slots + (<usize>u32Slot(far, shift, cap - 1) << 3));
       const r = load<u32>(perm + (<usize>j << 2));
-      const key = load<u32>(keys + (<usize>r << 2));
-      const x = rotr<u64>(load<u64>(slots + (<usize>((key * 0x9e3779b9) >>> shift) << 3)) ^ <u64>key, 32) - 1;
-      let g = <u32>x;
-      if (x >= 0xffffffff) {
-        g = u32ProbeRest(table, acc, key);
-        if (g == NO_ROOM) break;
-      }
-      const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
-      fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+      if (!u32FoldRow(table, acc, slots, shift, cnt, sum, mn, mx, stamps, keys, values, r, stamp, mask)) break;
     }
     // a use of `seen` the optimiser cannot drop (it rewrites the count the header already holds)
     if (seen == 1) store<u32>(table + NT_COUNT, load<u32>(table + NT_COUNT));
@@ -625,15 +640,7 @@ function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: 
   }
   for (; j < to; j++) {
     const r = load<u32>(perm + (<usize>j << 2));
-    const key = load<u32>(keys + (<usize>r << 2));
-    const x = rotr<u64>(load<u64>(slots + (<usize>((key * 0x9e3779b9) >>> shift) << 3)) ^ <u64>key, 32) - 1;
-    let g = <u32>x;
-    if (x >= 0xffffffff) {
-      g = u32ProbeRest(table, acc, key);
-      if (g == NO_ROOM) break;
-    }
-    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
-    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+    if (!u32FoldRow(table, acc, slots, shift, cnt, sum, mn, mx, stamps, keys, values, r, stamp, mask)) break;
   }
   return j;
 }

@@ -69,6 +69,14 @@ function partitionBlocks(
   return part;
 }
 
+/** u32 rows in the arena: keys, values, and hash_u32 of each key as the shard hash column. */
+function u32Rows(t: TestKernels, rows: Array<[number, number]>) {
+  const keys = rows.map((r) => r[0]);
+  const values = rows.map((r) => r[1]);
+  const hashes = keys.map((x) => t.k.hash_u32(x) >>> 0);
+  return { keys, values, n: keys.length, hashes, kp: putU32(t, keys), vp: putF64(t, values), hp: putU32(t, hashes) };
+}
+
 /** [lo, hi) of R shard ranges over S shards, last first. */
 function shardRanges(S: number, R: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -275,13 +283,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
   it('agg_u32_shards with one shard per task fills each shard like the reference', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 7 }), mask, (rows, S, m) => {
-        const keys = rows.map((r) => r[0]);
-        const values = rows.map((r) => r[1]);
-        const n = keys.length;
-        const kp = putU32(t, keys);
-        const vp = putF64(t, values);
-        const hashes = keys.map((x) => t.k.hash_u32(x) >>> 0);
-        const hp = putU32(t, hashes);
+        const { keys, values, n, kp, vp, hashes, hp } = u32Rows(t, rows);
         const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
         const input = { keys: kp, values: vp, perm: 0 };
         // one task per shard, in reverse order, each growing its table whenever the kernel stops
@@ -309,13 +311,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
         fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }),
         fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), mask, fc.boolean(),
         (rows, S, block, T, R, m, withValues) => {
-          const keys = rows.map((r) => r[0]);
-          const values = rows.map((r) => r[1]);
-          const n = keys.length;
-          const kp = putU32(t, keys);
-          const vp = putF64(t, values);
-          const hashes = keys.map((x) => t.k.hash_u32(x) >>> 0);
-          const hp = putU32(t, hashes);
+          const { keys, values, n, kp, vp, hashes, hp } = u32Rows(t, rows);
           const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
           const input = { keys: kp, values: vp, perm: 0 };
           const part = partitionBlocks(t, set, hp, n, block, T);
