@@ -11,7 +11,7 @@
 // Bump ABI_VERSION whenever a signature or a struct layout below or in src/wasm/abi.ts changes.
 
 // @ts-ignore: decorator
-@inline const ABI_VERSION: u32 = 4;
+@inline const ABI_VERSION: u32 = 5;
 
 export function abi_version(): u32 {
   return ABI_VERSION;
@@ -23,12 +23,12 @@ export function heap_base(): usize {
 }
 
 export { murmur2, hash_keys_murmur2, hash_u32 } from "./hash";
-export { partition } from "./kernels/partition";
+export { partition, partition_blocks, partition_range } from "./kernels/partition";
 export {
   table_bytes_intern, table_bytes_rehash, table_u32_intern, table_u32_rehash,
 } from "./table";
 export {
-  agg_bytes, agg_u32, agg_bytes_shards, agg_u32_shards, acc_merge, acc_changed,
+  agg_bytes, agg_u32, agg_bytes_shards, agg_u32_shards, agg_u32_parts, acc_merge, acc_changed,
 } from "./kernels/accumulate";
 export { csv_decode } from "./kernels/decode_csv";
 export { json_decode } from "./kernels/decode_json";

@@ -1,5 +1,5 @@
 // piscina worker of suite 1: instantiates the kernels once over the shared memory and runs one
-// shard range (or one hashing range) of an in-memory batch per task.
+// row range (hashing, partitioning) or one shard range (folding) of an in-memory batch per task.
 
 import { workerData } from 'node:worker_threads'; // the pool's workerData, without loading piscina's pool code here
 import { instantiateKernels } from '../dist/wasm/module.js';
@@ -32,16 +32,42 @@ export interface ShardRange {
   mask: number;
 }
 
-export type BenchTask = HashRange | ShardRange;
+/** Phase 1 of the two-phase fold: rows [from, to), block by block, stably partitioned by shard of hashes[j] (partition_blocks). */
+export interface PartitionRange {
+  op: 'partition';
+  hashes: number;
+  from: number;
+  to: number;
+  block: number;
+  shards: number;
+  starts: number;
+  perm: number;
+}
+
+/** Phase 2: shards [lo, hi) of u32 keys, the lists of each of `parts` blocks in order (agg_u32_parts), from list position `from`. */
+export interface PartsRange extends Omit<ShardRange, 'op' | 'keyBytes' | 'hashes' | 'to'> {
+  op: 'u32-parts';
+  starts: number;
+  parts: number;
+  perm: number;
+}
+
+export type BenchTask = HashRange | ShardRange | PartitionRange | PartsRange;
 
 const init = workerData as { module: WebAssembly.Module; memory: WebAssembly.Memory };
 const k = instantiateKernels(init.module, init.memory);
 
-/** Returns the row the kernel stopped at (`to` when the range is done). */
+/** Returns the row (or, for *-parts, the list position) the kernel stopped at: the range's end when done. */
 export default function run(t: BenchTask): number {
-  if (t.op === 'hash') {
-    k.hash_keys_murmur2(t.keyOffs + t.from * 4, t.keyBytes, t.to - t.from, t.out + t.from * 4);
-    return t.to;
+  switch (t.op) {
+    case 'hash':
+      k.hash_keys_murmur2(t.keyOffs + t.from * 4, t.keyBytes, t.to - t.from, t.out + t.from * 4);
+      return t.to;
+    case 'partition':
+      k.partition_blocks(t.hashes, t.from, t.to, t.block, t.shards, t.starts, t.perm);
+      return t.to;
+    case 'u32-parts':
+      return k.agg_u32_parts(t.tables, t.accs, t.shards, t.lo, t.hi, t.keys, t.values, t.starts, t.parts, t.perm, t.from, 1, t.mask) >>> 0;
   }
   if (t.op === 'u32') {
     return k.agg_u32_shards(t.tables, t.accs, t.shards, t.lo, t.hi, t.keys, t.hashes, t.values, t.from, t.to, 1, t.mask) >>> 0;

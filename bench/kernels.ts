@@ -60,7 +60,7 @@ interface Loaded {
   free(): void;
 }
 
-function load(rt: KernelRuntime, w: KernelWorkload): Loaded {
+export function load(rt: KernelRuntime, w: KernelWorkload): Loaded {
   const a = rt.arena;
   const n = w.rows;
   const values = a.alloc(n * 8);
@@ -86,12 +86,28 @@ function load(rt: KernelRuntime, w: KernelWorkload): Loaded {
 }
 
 /**
- * One aggregation of the loaded columns on `workers` workers: S = workers shards; byte keys are
- * hashed first (murmur2, row ranges in parallel), u32 keys route by their own value (the table
- * hashes them internally); then worker w runs the routing kernel over all rows for shard w. When a
- * table is full the kernel stops, the host grows that shard and the worker resumes.
+ * Rows per partition block of the two-phase fold: a block's keys, values and perm stay in cache
+ * while the shards take their turns gathering from it.
  */
-async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: number, w: KernelWorkload, c: Loaded): Promise<ShardSet<U32ShardTable> | ShardSet<ByteShardTable>> {
+const BLOCK_ROWS = 16_384;
+
+/**
+ * One aggregation of the loaded columns on `workers` workers, S = workers shards (byte keys by their
+ * murmur2, hashed first by row range in parallel; u32 keys by their own value: the table remixes
+ * them internally). Each key folds in input order, so the sums are those of one worker, bit for bit.
+ *
+ * - One worker: the single-shard fold over all rows (agg_*_shards with S = 1: the inlined first
+ *   probe for u32, no routing).
+ * - u32 keys on two or more: the two-phase fold. Phase 1, task p per row range: a stable partition of
+ *   each of its blocks of BLOCK_ROWS rows by shard (partition_blocks, one perm column for all).
+ *   Phase 2, task s per shard: block 0's rows of shard s, then block 1's, ... (agg_u32_parts).
+ * - Byte keys on two or more: task s reads every row and folds those of shard s (agg_bytes_shards, the
+ *   64-row bit-block route). A list fold gathering the same rows measured slower (its row's key
+ *   offsets, hash, value and key bytes each cost a fresh line; the routed scan streams them).
+ *
+ * When a table is full the kernel stops, the host grows that shard and the worker resumes.
+ */
+export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: number, w: KernelWorkload, c: Loaded): Promise<ShardSet<U32ShardTable> | ShardSet<ByteShardTable>> {
   const n = w.rows;
   const mask = AGG_COUNT | AGG_SUM;
   let hashes = c.keys;
@@ -111,7 +127,7 @@ async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: number, w: K
   const input = w.kind === 'u32'
     ? { keys: c.keys, values: c.values, perm: 0 }
     : { keyOffs: c.keys, keyBytes: c.keyBytes, hashes, values: c.values, perm: 0 };
-  const shard = async (s: number): Promise<void> => {
+  let shard = async (s: number): Promise<void> => {
     let from = 0;
     for (;;) {
       const task: BenchTask = {
@@ -124,6 +140,29 @@ async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: number, w: K
       from = stop;
     }
   };
+  if (w.kind === 'u32' && workers > 1) {
+    const part = set.rangePartition(n, BLOCK_ROWS);
+    const sorts: Promise<unknown>[] = [];
+    for (const slice of set.partitionSlices(part, n, workers)) {
+      const task: BenchTask = {
+        op: 'partition', hashes, from: slice.lo, to: slice.hi, block: BLOCK_ROWS, shards: workers, starts: slice.starts, perm: part.perm,
+      };
+      sorts.push(pool.run(task));
+    }
+    await Promise.all(sorts);
+    shard = async (s: number): Promise<void> => {
+      const total = set.partsTotal(part, s, s + 1);
+      let from = 0;
+      while (from < total) {
+        const task: BenchTask = {
+          op: 'u32-parts', tables: set.tablePtrs, accs: set.accPtrs, shards: workers, lo: s, hi: s + 1,
+          keys: c.keys, values: c.values, starts: part.starts, parts: part.parts, perm: part.perm, from, mask,
+        };
+        from = (await pool.run(task)) as number;
+        if (from < total) (set as ShardSet<U32ShardTable>).growPartFor(input as never, part, s, s + 1, from);
+      }
+    };
+  }
   const runs: Promise<void>[] = [];
   for (let s = 0; s < workers; s++) runs.push(shard(s));
   await Promise.all(runs);

@@ -214,7 +214,11 @@ export function agg_u32(
   return to;
 }
 
-/** aggBytesShardsLoop for exactly one shard `s`: like aggU32OneShardLoop. */
+/**
+ * aggBytesShardsLoop when exactly one shard `s` is wanted (one task per shard): its headers are read
+ * once, count is kept in a local and written back on exit, and with `route` false (shards == 1, every
+ * record is shard 0) no shard is computed at all.
+ */
 // @ts-ignore: decorator
 @inline function aggBytesOneShardLoop(
   table: usize, acc: usize, s: u32, shards: u32, keyOffs: usize, keyBytes: usize, hashes: usize,
@@ -237,7 +241,9 @@ export function agg_u32(
   let count = load<u32>(table + BT_COUNT);
   let j = from;
   if (route) {
-    // in blocks of 64, like aggU32OneShardLoop
+    // Blocks of 64 records: which ones are shard s is first gathered into a bit set without a
+    // branch, then only those are folded, in order (a per-record skip branch mispredicts about
+    // once every S records when shards interleave at random).
     while (j < to) {
       const end = j + min<u32>(to - j, 64);
       let bits: u64 = 0;
@@ -442,14 +448,13 @@ export function agg_bytes_shards(
 }
 
 /**
- * aggU32ShardsLoop when exactly one shard `s` is wanted (the common case: one worker per shard): its
- * headers are read once, count is kept in a local and written back on exit, and with `route` false
- * (shards == 1, every record is shard 0) no hash is read at all.
+ * The fold of u32 rows [from, to) into a single-shard set's table (shards == 1) once its slots
+ * outgrow L2: headers read once, count kept in a local and written back on exit, and each row first
+ * touches the start slot of the row AHEAD positions on.
  */
 // @ts-ignore: decorator
-@inline function aggU32OneShardLoop(
-  table: usize, acc: usize, s: u32, shards: u32, keys: usize, hashes: usize, values: usize,
-  from: u32, to: u32, stamp: u32, mask: u32, magic: u64, route: bool, prefetch: bool,
+@inline function aggU32BigLoop(
+  table: usize, acc: usize, keys: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32,
 ): u32 {
   const cap = probedCap(load<u32>(table + NT_CAP));
   const slots = <usize>load<u32>(table + NT_SLOTS);
@@ -468,10 +473,9 @@ export function agg_bytes_shards(
   // positions on, so that slot's cache miss overlaps this record's work instead of stalling a probe
   // branch. The touched word is folded into `seen`, which is only compared, so the load stays.
   let seen: u32 = 0;
-  const ahead = prefetch && to - from > AHEAD ? to - AHEAD : from;
+  const ahead = to - from > AHEAD ? to - AHEAD : from;
   for (; j < ahead; j++) {
     seen |= load<u32>(slots + (<usize>u32Slot(load<u32>(keys + ((<usize>j + AHEAD) << 2)), shift, smask) << 3));
-    if (route && shardOf(load<u32>(hashes + (<usize>j << 2)), shards, magic) != s) continue;
     const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>j << 2)));
     if (g == NO_ROOM) break;
     if (g == count) count++;
@@ -482,38 +486,12 @@ export function agg_bytes_shards(
     store<u32>(table + NT_COUNT, count);
     return j;
   }
-  if (route) {
-    // Blocks of 64 records: which ones are shard s is first gathered into a bit set without a
-    // branch, then only those are folded, in order (a per-record skip branch mispredicts about
-    // once every S records when shards interleave at random).
-    while (j < to) {
-      const end = j + min<u32>(to - j, 64);
-      let bits: u64 = 0;
-      for (let q = j; q < end; q++) {
-        bits |= <u64>(shardOf(load<u32>(hashes + (<usize>q << 2)), shards, magic) == s) << <u64>(q - j);
-      }
-      while (bits != 0) {
-        const q = j + <u32>ctz(bits);
-        bits &= bits - 1;
-        const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>q << 2)));
-        if (g == NO_ROOM) {
-          store<u32>(table + NT_COUNT, count);
-          return q;
-        }
-        if (g == count) count++;
-        const v = mask & AGG_VALUES ? load<f64>(values + (<usize>q << 3)) : 0.0;
-        fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
-      }
-      j = end;
-    }
-  } else {
-    for (; j < to; j++) {
-      const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>j << 2)));
-      if (g == NO_ROOM) break;
-      if (g == count) count++;
-      const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
-      fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
-    }
+  for (; j < to; j++) {
+    const g = u32FindOrInsert(slots, smask, shift, tKeys, count, limit, load<u32>(keys + (<usize>j << 2)));
+    if (g == NO_ROOM) break;
+    if (g == count) count++;
+    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+    fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
   }
   store<u32>(table + NT_COUNT, count);
   // a use of `seen` the optimiser cannot drop (it rewrites the value just stored)
@@ -533,6 +511,29 @@ function u32ProbeRest(table: usize, acc: usize, key: u32): u32 {
   const g = u32FindOrInsert(<usize>load<u32>(table + NT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + NT_KEYS), count, limit, key);
   if (g == count) store<u32>(table + NT_COUNT, count + 1);
   return g;
+}
+
+/**
+ * Folds row r into its group: the first probe inlined (a hit is one slot load: the key's half xors to
+ * 0, leaving g + 1), the rest out of line in u32ProbeRest. False when a new group did not fit.
+ * u32FoldLoop, the one-worker K1 loop, keeps these lines inline: through the helper its wasm gains a
+ * result block and a test of the result per row.
+ */
+// @ts-ignore: decorator
+@inline function u32FoldRow(
+  table: usize, acc: usize, slots: usize, shift: u32, cnt: usize, sum: usize, mn: usize, mx: usize, stamps: usize,
+  keys: usize, values: usize, r: u32, stamp: u32, mask: u32,
+): bool {
+  const key = load<u32>(keys + (<usize>r << 2));
+  const x = rotr<u64>(load<u64>(slots + (<usize>((key * 0x9e3779b9) >>> shift) << 3)) ^ <u64>key, 32) - 1;
+  let g = <u32>x;
+  if (x >= 0xffffffff) {
+    g = u32ProbeRest(table, acc, key);
+    if (g == NO_ROOM) return false;
+  }
+  const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
+  fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
+  return true;
 }
 
 // @ts-ignore: decorator
@@ -588,23 +589,140 @@ function u32FoldAll(table: usize, acc: usize, keys: usize, values: usize, from: 
   return u32FoldLoop(table, acc, keys, values, from, to, stamp, mask);
 }
 
+// --- the partitioned fold: the row lists of consecutive row ranges (parts), part by part ---------
+//
+// Phase 1 (partition_range / partition_blocks, assembly/kernels/partition.ts) sorts each of P
+// consecutive row ranges of a batch by shard, into one perm column and P starts arrays of S+1
+// absolute positions each:
+//
+//     starts u32[P*(S+1)]   part t, shard s: perm[starts[t*(S+1)+s] .. starts[t*(S+1)+s+1])
+//
+// Phase 2 (agg_u32_parts, one task per shard range) folds part 0's lists of each
+// shard of its range, then part 1's, ...: all of rows [lo_0, hi_0) precede rows [lo_1, hi_1), so each
+// key still folds in input order, whatever P or the shard split. Parts of a few thousand rows keep
+// the rows a list gathers in cache while the task's shards take their turns (shard-major order would
+// pull the whole batch through the cache once per shard). A task's lists, in that order, make one
+// virtual sequence of positions 0, 1, ...: the kernel starts at position `from` and returns the
+// position it stopped at, so a full table resumes like the other kernels do.
+
+/**
+ * The fold of u32 rows perm[j], j in [from, to), into one shard's table: u32FoldLoop over a row list.
+ * With `prefetch` (slots beyond L2), each row first touches the start slot of the row AHEAD list
+ * positions on, like aggU32BigLoop. Returns the first j not folded.
+ */
+// @ts-ignore: decorator
+@inline function u32ListLoop(
+  table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32,
+  mask: u32, prefetch: bool,
+): u32 {
+  const cap = probedCap(load<u32>(table + NT_CAP));
+  if (cap < 2) return from;
+  const slots = <usize>load<u32>(table + NT_SLOTS);
+  const shift = slotShift(cap);
+  const cnt = <usize>load<u32>(acc + AC_COUNT);
+  const sum = <usize>load<u32>(acc + AC_SUM);
+  const mn = <usize>load<u32>(acc + AC_MIN);
+  const mx = <usize>load<u32>(acc + AC_MAX);
+  const stamps = <usize>load<u32>(acc + AC_STAMP);
+  let j = from;
+  if (prefetch && to - from > AHEAD) {
+    const ahead = to - AHEAD;
+    let seen: u32 = 0;
+    for (; j < ahead; j++) {
+      const far = load<u32>(keys + (<usize>load<u32>(perm + ((<usize>j + AHEAD) << 2)) << 2));
+      seen |= load<u32>(slots + (<usize>u32Slot(far, shift, cap - 1) << 3));
+      const r = load<u32>(perm + (<usize>j << 2));
+      if (!u32FoldRow(table, acc, slots, shift, cnt, sum, mn, mx, stamps, keys, values, r, stamp, mask)) break;
+    }
+    // a use of `seen` the optimiser cannot drop (it rewrites the count the header already holds)
+    if (seen == 1) store<u32>(table + NT_COUNT, load<u32>(table + NT_COUNT));
+    if (j < ahead) return j;
+  }
+  for (; j < to; j++) {
+    const r = load<u32>(perm + (<usize>j << 2));
+    if (!u32FoldRow(table, acc, slots, shift, cnt, sum, mn, mx, stamps, keys, values, r, stamp, mask)) break;
+  }
+  return j;
+}
+
+// u32ListLoop for each common mask as a function of its own (see u32FoldCount); `big` (slots beyond
+// L2) picks the prefetching instance. Both instances in one function keep it from being inlined into
+// the dispatcher, as binaryen does with a small function that has one caller.
+function u32ListCount(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, big: bool): u32 {
+  if (big) return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT, true);
+  return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT, false);
+}
+function u32ListCountSum(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, big: bool): u32 {
+  if (big) return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM, true);
+  return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM, false);
+}
+function u32ListAll(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, big: bool): u32 {
+  if (big) return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_ALL, true);
+  return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, AGG_ALL, false);
+}
+
+/** One shard's list through the loop for its mask and table size. */
+function u32List(table: usize, acc: usize, keys: usize, values: usize, perm: usize, from: u32, to: u32, stamp: u32, mask: u32): u32 {
+  const big = load<u32>(table + NT_CAP) > PREFETCH_CAP;
+  if (mask == AGG_COUNT) return u32ListCount(table, acc, keys, values, perm, from, to, stamp, big);
+  if (mask == (AGG_COUNT | AGG_SUM)) return u32ListCountSum(table, acc, keys, values, perm, from, to, stamp, big);
+  if (mask == AGG_ALL) return u32ListAll(table, acc, keys, values, perm, from, to, stamp, big);
+  if (big) return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, mask, true);
+  return u32ListLoop(table, acc, keys, values, perm, from, to, stamp, mask, false);
+}
+
+/**
+ * Phase 2 of the partitioned fold for u32 keys[row]: for each part t = 0 .. parts-1 (the lists
+ * partition_range / partition_blocks wrote: starts u32[parts*(shards+1)], perm u32[rows]), folds the
+ * rows of part t's list of each shard s in [shardLo, shardHi) into tables[s] / accs[s], so each key's
+ * values fold in input order. Positions count the lists' rows in that order; the fold starts at `from` and
+ * returns where it stopped: the total when done, else the position of a row whose new group did not
+ * fit its shard's table (the host grows it and calls again from there). values may be 0 (count only).
+ */
+export function agg_u32_parts(
+  tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize, values: usize,
+  starts: usize, parts: u32, perm: usize, from: u32, stamp: u32, mask: u32,
+): u32 {
+  if (values == 0) mask &= AGG_COUNT;
+  const hi = min(shardHi, shards);
+  const stride = (<usize>shards + 1) << 2;
+  let p: u32 = 0;
+  for (let t: u32 = 0; t < parts; t++) {
+    for (let s = shardLo; s < hi; s++) {
+      const table = <usize>load<u32>(tables + (<usize>s << 2));
+      const acc = <usize>load<u32>(accs + (<usize>s << 2));
+      const at = starts + <usize>t * stride + (<usize>s << 2);
+      const a = load<u32>(at);
+      const b = load<u32>(at, 4);
+      assert(b >= a, "partition starts must be non-decreasing");
+      const len = b >= a ? b - a : 0;
+      if (<u64>p + len <= <u64>from) {
+        p += len;
+        continue;
+      }
+      const begin = a + (from > p ? from - p : 0);
+      const j = u32List(table, acc, keys, values, perm, begin, a + len, stamp, mask);
+      if (j < a + len) return p + (j - a);
+      p += len;
+    }
+  }
+  return p;
+}
+
 /** Shard-range dispatch of agg_u32_shards for one constant mask. */
 // @ts-ignore: decorator
 @inline function aggU32ShardsMask(
   tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keys: usize,
   hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64,
 ): u32 {
-  if (shardHi == shardLo + 1 && shardLo < shards) {
-    const table = <usize>load<u32>(tables + (<usize>shardLo << 2));
-    const acc = <usize>load<u32>(accs + (<usize>shardLo << 2));
+  // one shard in all: every record is its, no hash is read (several shards: the partitioned fold,
+  // agg_u32_parts, is the fast path; this routed loop is the inline one)
+  if (shards == 1 && shardLo == 0 && shardHi >= 1) {
+    const table = <usize>load<u32>(tables);
+    const acc = <usize>load<u32>(accs);
     if (load<u32>(table + NT_CAP) != 0) {
-      const big = load<u32>(table + NT_CAP) > PREFETCH_CAP;
-      if (shards == 1) {
-        if (big) return aggU32OneShardLoop(table, acc, 0, 1, keys, hashes, values, from, to, stamp, mask, magic, false, true);
-        return u32Fold(table, acc, keys, values, from, to, stamp, mask);
-      }
-      if (big) return aggU32OneShardLoop(table, acc, shardLo, shards, keys, hashes, values, from, to, stamp, mask, magic, true, true);
-      return aggU32OneShardLoop(table, acc, shardLo, shards, keys, hashes, values, from, to, stamp, mask, magic, true, false);
+      if (load<u32>(table + NT_CAP) > PREFETCH_CAP) return aggU32BigLoop(table, acc, keys, values, from, to, stamp, mask);
+      return u32Fold(table, acc, keys, values, from, to, stamp, mask);
     }
   }
   return aggU32ShardsLoop(tables, accs, shards, shardLo, shardHi, keys, hashes, values, from, to, stamp, mask, magic);

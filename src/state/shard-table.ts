@@ -622,6 +622,28 @@ export interface BatchPartition {
   perm: number;
 }
 
+/**
+ * Where phase 1 of the partitioned fold puts a batch (see `ShardSet.rangePartition`): `parts` blocks
+ * of `block` rows, each sorted by shard on its own into its slice of one perm column.
+ *
+ *     starts u32[parts*(S+1)]   range t, shard s: perm[starts[t*(S+1)+s] .. starts[t*(S+1)+s+1])
+ *     perm   u32[n]             range t writes perm[lo_t, hi_t): absolute row indexes
+ */
+export interface RangePartition {
+  /** Rows of each part (the last one may be shorter). */
+  block: number;
+  parts: number;
+  starts: number;
+  perm: number;
+}
+
+/** One phase-1 task's share of a RangePartition: rows [lo, hi), whole blocks, their starts from `starts`. */
+export interface PartitionSlice {
+  lo: number;
+  hi: number;
+  starts: number;
+}
+
 type InputOf<T> = T extends ShardTable<infer I> ? I : never;
 
 /** One routing-kernel call (agg_bytes_shards / agg_u32_shards) over shards [0, S): returns where it stopped. */
@@ -732,16 +754,87 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
   partition(hashes: number, n: number): BatchPartition {
     checkRange(0, n);
     const S = this.tables.length;
-    const bytes = (S + 1 + n) * 4;
-    if (bytes > this.scratchBytes) {
-      if (this.scratch !== 0) this.arena.release(this.scratch);
-      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
-      this.scratch = this.arena.alloc(this.scratchBytes);
-    }
-    const starts = this.scratch;
-    const perm = this.scratch + (S + 1) * 4;
+    const starts = this.scratchFor((S + 1 + n) * 4);
+    const perm = starts + (S + 1) * 4;
     this.kernels.partition(hashes, n, S, starts, perm);
     return { starts, perm };
+  }
+
+  /**
+   * The buffers of a partitioned fold of n records in `parts` consecutive row ranges (blocks), in the
+   * set's scratch (reused across batches, valid until the next call): each phase-1 task partitions its
+   * blocks into their starts slices (partition_range / partition_blocks), then each phase-2 task folds
+   * a shard range's lists (agg_*_parts).
+   */
+  rangePartition(n: number, block: number): RangePartition {
+    checkRange(0, n);
+    if (!Number.isInteger(block) || block < 1 || block > U32_LIMIT) throw new RangeError(`block must be a positive integer, not ${block}`);
+    const parts = Math.ceil(n / block);
+    const startsBytes = parts * (this.tables.length + 1) * 4;
+    const starts = this.scratchFor(startsBytes + n * 4);
+    return { block, parts, starts, perm: starts + startsBytes };
+  }
+
+  /** The blocks of a RangePartition of n rows shared out to `tasks` phase-1 tasks (partition_blocks each), whole blocks each. */
+  partitionSlices(part: RangePartition, n: number, tasks: number): PartitionSlice[] {
+    const T = Math.max(1, Math.min(tasks, part.parts));
+    const stride = (this.tables.length + 1) * 4;
+    const out: PartitionSlice[] = [];
+    for (let t = 0; t < T; t++) {
+      const b0 = Math.floor((t * part.parts) / T);
+      const b1 = Math.floor(((t + 1) * part.parts) / T);
+      out.push({ lo: Math.min(n, b0 * part.block), hi: Math.min(n, b1 * part.block), starts: part.starts + b0 * stride });
+    }
+    return out;
+  }
+
+  /** Rows of shards [shardLo, shardHi) in a range partition: the position agg_*_parts returns when done. */
+  partsTotal(part: RangePartition, shardLo: number, shardHi: number): number {
+    const u32 = this.arena.u32;
+    const stride = this.tables.length + 1;
+    let total = 0;
+    for (let t = 0; t < part.parts; t++) {
+      const at = (part.starts >>> 2) + t * stride;
+      total += u32[at + shardHi]! - u32[at + shardLo]!;
+    }
+    return total;
+  }
+
+  /**
+   * After agg_*_parts over shards [shardLo, shardHi) stopped at position `pos` (its lists in fold
+   * order: part by part, each part's shards in order), grows the table of that row's shard; returns
+   * the shard.
+   */
+  growPartFor(input: InputOf<T>, part: RangePartition, shardLo: number, shardHi: number, pos: number): number {
+    const u32 = this.arena.u32;
+    const stride = this.tables.length + 1;
+    let p = 0;
+    for (let t = 0; t < part.parts; t++) {
+      for (let s = shardLo; s < shardHi; s++) {
+        const at = (part.starts >>> 2) + t * stride + s;
+        const a = u32[at]!;
+        const len = u32[at + 1]! - a;
+        if (pos < p + len) {
+          (this.tables[s] as ShardTable<InputOf<T>>).growFor({ ...input, perm: part.perm }, a + pos - p);
+          return s;
+        }
+        p += len;
+      }
+    }
+    throw new SluiceError('ERR_STATE', `partitioned fold stopped at position ${pos}, beyond the ${p} rows of shards [${shardLo}, ${shardHi})`);
+  }
+
+  /** The set's scratch region, at least `bytes` long (its contents are not kept). */
+  private scratchFor(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratch !== 0) this.arena.release(this.scratch);
+      this.scratch = 0;
+      this.scratchBytes = 0;
+      const size = Math.max(bytes, this.scratchBytes * 2);
+      this.scratch = this.arena.alloc(size);
+      this.scratchBytes = size;
+    }
+    return this.scratch;
   }
 
   /**

@@ -5,7 +5,7 @@
 // 32-bit fields at the byte offsets below; the host writes inputs, the kernel writes outputs.
 
 /** Must equal assembly/index.ts ABI_VERSION; checked when the module is instantiated. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Aggregation bits passed as `mask` to the accumulate kernels. avg is sum and count together. */
 export const AGG_COUNT = 1;
@@ -147,6 +147,17 @@ export interface KernelExports {
    * outStarts u32[shards+1]; outPerm u32[n]: records of shard s are outPerm[outStarts[s] .. outStarts[s+1]).
    */
   partition(hashes: number, n: number, shards: number, outStarts: number, outPerm: number): void;
+  /**
+   * partition of rows [lo, hi) alone, all indexes absolute: writes outPerm[lo, hi) (row indexes) and
+   * outStarts u32[shards+1] (positions of outPerm, outStarts[0] = lo, outStarts[shards] = hi). Phase 1
+   * of the partitioned fold: W tasks each sort their row range into one perm at once.
+   */
+  partition_range(hashes: number, lo: number, hi: number, shards: number, outStarts: number, outPerm: number): void;
+  /**
+   * partition_range of rows [lo, hi) in blocks of `block` rows (the last one shorter): block k's
+   * starts are outStarts + k*(shards+1)*4. block >= 1.
+   */
+  partition_blocks(hashes: number, lo: number, hi: number, block: number, shards: number, outStarts: number, outPerm: number): void;
 
   /**
    * Interns keys of records perm[j] (j in [from, to); perm = 0 means record j) into a byte table,
@@ -189,6 +200,17 @@ export interface KernelExports {
   agg_u32_shards(
     tables: number, accs: number, shards: number, shardLo: number, shardHi: number,
     keys: number, hashes: number, values: number, from: number, to: number, stamp: number, mask: number,
+  ): number;
+  /**
+   * Phase 2 of the partitioned fold: for each part t = 0 .. parts-1 in turn (starts u32[parts*(shards+1)]
+   * as partition_range / partition_blocks wrote them, perm u32[rows]), folds part t's list of each shard
+   * s in [shardLo, shardHi) into tables[s] / accs[s], so each key folds in input order. Positions count
+   * the lists' rows in that order: starts at `from`, returns the position it stopped at (the total
+   * when done, else a row whose new group did not fit its shard: grow it, call again from there).
+   */
+  agg_u32_parts(
+    tables: number, accs: number, shards: number, shardLo: number, shardHi: number, keys: number, values: number,
+    starts: number, parts: number, perm: number, from: number, stamp: number, mask: number,
   ): number;
   /** Folds src groups j in [0, n) into dst groups gidMap[j]. */
   acc_merge(dst: number, src: number, gidMap: number, n: number, stamp: number, mask: number): void;

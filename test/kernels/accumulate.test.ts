@@ -1,4 +1,4 @@
-// agg_bytes / agg_u32 fold count/sum/min/max bit-identically to a left-to-right Map group-by; acc_merge and acc_changed match their references.
+// agg_bytes / agg_u32 (and the routed and partitioned folds over shard sets) fold count/sum/min/max bit-identically to a left-to-right Map group-by; acc_merge and acc_changed match their references.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { putByteKeys, putF64, putU32 } from '../helpers/key-columns.js';
 import { bytesKey, groupBy, type GroupStats } from '../reference/group-by.js';
 import { murmur2 } from '../reference/murmur2.js';
 import { stablePartition } from '../reference/partition.js';
-import { ByteShardTable, ShardSet, U32ShardTable, type ShardTableOptions } from '../../src/state/shard-table.js';
+import { ByteShardTable, ShardSet, U32ShardTable, type RangePartition, type ShardTableOptions } from '../../src/state/shard-table.js';
 import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../../src/wasm/abi.js';
 
 const enc = new TextEncoder();
@@ -56,6 +56,32 @@ function aggregateBytes(t: TestKernels, keys: Uint8Array[], values: number[], m:
   expectGroups(table, ref, (g) => bytesKey(table.key(g)), m, 3);
   table.free();
   for (const r of cols.regions) t.arena.release(r);
+}
+
+/** Phase 1 of the partitioned fold: n rows in blocks of `block`, shared out to `tasks` tasks run last first (order must not matter). */
+function partitionBlocks(
+  t: TestKernels, set: ShardSet<ByteShardTable> | ShardSet<U32ShardTable>, hashes: number, n: number, block: number, tasks: number,
+): RangePartition {
+  const part = set.rangePartition(n, block);
+  for (const slice of set.partitionSlices(part, n, tasks).reverse()) {
+    t.k.partition_blocks(hashes, slice.lo, slice.hi, block, set.size, slice.starts, part.perm);
+  }
+  return part;
+}
+
+/** u32 rows in the arena: keys, values, and hash_u32 of each key as the shard hash column. */
+function u32Rows(t: TestKernels, rows: Array<[number, number]>) {
+  const keys = rows.map((r) => r[0]);
+  const values = rows.map((r) => r[1]);
+  const hashes = keys.map((x) => t.k.hash_u32(x) >>> 0);
+  return { keys, values, n: keys.length, hashes, kp: putU32(t, keys), vp: putF64(t, values), hp: putU32(t, hashes) };
+}
+
+/** [lo, hi) of R shard ranges over S shards, last first. */
+function shardRanges(S: number, R: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let r = R - 1; r >= 0; r--) out.push([Math.floor((r * S) / R), Math.floor(((r + 1) * S) / R)]);
+  return out;
 }
 
 describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) => {
@@ -254,16 +280,10 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     );
   });
 
-  it('agg_u32_shards with one shard per task (the one-shard loop) fills each shard like the reference', () => {
+  it('agg_u32_shards with one shard per task fills each shard like the reference', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 7 }), mask, (rows, S, m) => {
-        const keys = rows.map((r) => r[0]);
-        const values = rows.map((r) => r[1]);
-        const n = keys.length;
-        const kp = putU32(t, keys);
-        const vp = putF64(t, values);
-        const hashes = keys.map((x) => t.k.hash_u32(x) >>> 0);
-        const hp = putU32(t, hashes);
+        const { keys, values, n, kp, vp, hashes, hp } = u32Rows(t, rows);
         const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
         const input = { keys: kp, values: vp, perm: 0 };
         // one task per shard, in reverse order, each growing its table whenever the kernel stops
@@ -283,6 +303,77 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
       }),
       { numRuns: build === 'debug' ? 100 : 30 },
     );
+  });
+
+  it('agg_u32_parts over blocks from T tasks and R shard ranges, growing mid-list, fills each shard as the in-order reference', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), mask, fc.boolean(),
+        (rows, S, block, T, R, m, withValues) => {
+          const { keys, values, n, kp, vp, hashes, hp } = u32Rows(t, rows);
+          const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
+          const input = { keys: kp, values: vp, perm: 0 };
+          const part = partitionBlocks(t, set, hp, n, block, T);
+          for (const [lo, hi] of shardRanges(S, Math.min(R, S))) {
+            const total = set.partsTotal(part, lo, hi);
+            let j = 0;
+            while ((j = t.k.agg_u32_parts(set.tablePtrs, set.accPtrs, S, lo, hi, kp, withValues ? vp : 0, part.starts, part.parts, part.perm, j, 4, m) >>> 0) < total) {
+              const s = set.growPartFor(input, part, lo, hi, j);
+              expect(s >= lo && s < hi).toBe(true);
+            }
+            expect(j).toBe(total);
+          }
+          const { perm, starts } = stablePartition(hashes, S);
+          for (let s = 0; s < S; s++) {
+            const order = perm.slice(starts[s], starts[s + 1]);
+            expectGroups(set.tables[s]!, groupBy(0, (i) => keys[i]!, withValues ? values : undefined, order), (g) => set.tables[s]!.key(g), withValues ? m : m & AGG_COUNT, 4);
+          }
+          set.free();
+          for (const r of [kp, vp, hp]) t.arena.release(r);
+        },
+      ),
+      { numRuns: build === 'debug' ? 100 : 40 },
+    );
+  });
+
+  it('agg_u32_parts on tables larger than L2 (the prefetching loop) equals the routed fold bit for bit', () => {
+    const n = 300_000;
+    const keys: number[] = [];
+    const values: number[] = [];
+    let x = 12345;
+    for (let i = 0; i < n; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      keys.push(i % 7 === 0 ? 0xffffffff : x % 150_000);
+      values.push(((x >>> 8) % 10_000) / 100);
+    }
+    const kp = putU32(t, keys);
+    const vp = putF64(t, values);
+    const S = 2;
+    const routed = ShardSet.u32(t.arena, t.k, S);
+    routed.aggregate({ keys: kp, values: vp, perm: 0 }, kp, n, 3, ALL);
+    const set = ShardSet.u32(t.arena, t.k, S);
+    const part = partitionBlocks(t, set, kp, n, 16_384, 3);
+    for (let s = 0; s < S; s++) {
+      const total = set.partsTotal(part, s, s + 1);
+      let j = 0;
+      while ((j = t.k.agg_u32_parts(set.tablePtrs, set.accPtrs, S, s, s + 1, kp, vp, part.starts, part.parts, part.perm, j, 3, ALL) >>> 0) < total) {
+        set.growPartFor({ keys: kp, values: vp, perm: 0 }, part, s, s + 1, j);
+      }
+    }
+    for (let s = 0; s < S; s++) {
+      const a = routed.tables[s]!;
+      const b = set.tables[s]!;
+      expect(b.slotCapacity).toBeGreaterThan(65536);
+      expect(b.count).toBe(a.count);
+      const bits = (f: Float64Array): Buffer => Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+      for (let g = 0; g < a.count; g += 997) expect(b.key(g)).toBe(a.key(g));
+      for (const c of ['count', 'sum', 'min', 'max'] as const) expect(bits(b.column(c)).equals(bits(a.column(c)))).toBe(true);
+    }
+    routed.free();
+    set.free();
+    t.arena.release(kp);
+    t.arena.release(vp);
   });
 
   it('ShardSet aggregates a batch across S shards like the Map group-by, per shard in input order', () => {

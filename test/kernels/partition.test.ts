@@ -1,10 +1,10 @@
-// partition is a stable counting sort by Kafka's shard of each hash, equal to the reference on random and hostile hashes.
+// partition (and partition_range over one row range) is a stable counting sort by Kafka's shard of each hash, equal to the reference on random and hostile hashes.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadTestKernels } from '../helpers/wasm.js';
 import { putU32, readU32 } from '../helpers/key-columns.js';
-import { stablePartition } from '../reference/partition.js';
+import { stablePartition, stableRangePartition } from '../reference/partition.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 /** Hashes with the corners a shard computation can get wrong: the sign bit, all ones, all equal. */
@@ -64,5 +64,92 @@ describe.each(['debug', 'release'] as const)('partition (%s build)', (build) => 
 
   it('handles an empty batch', () => {
     expect(run([], 4)).toEqual({ starts: [0, 0, 0, 0, 0], perm: [] });
+  });
+
+  /** partition_range of rows [lo, hi): perm over all rows (a sentinel outside the range) and the starts. */
+  const runRange = (hs: number[], lo: number, hi: number, s: number): { starts: number[]; perm: number[] } => {
+    const hp = putU32(t, hs);
+    const starts = t.arena.alloc((s + 1) * 4);
+    const perm = putU32(t, new Array<number>(hs.length).fill(0xdeadbeef));
+    t.k.partition_range(hp, lo, hi, s, starts, perm);
+    const out = { starts: readU32(t, starts, s + 1), perm: readU32(t, perm, hs.length) };
+    for (const r of [hp, starts, perm]) t.arena.release(r);
+    return out;
+  };
+
+  it('partition_range sorts one row range into its slice of perm, positions and rows absolute, nothing else written', () => {
+    fc.assert(
+      fc.property(
+        hashes.chain((hs) => fc.tuple(fc.constant(hs), fc.integer({ min: 0, max: hs.length }), fc.integer({ min: 0, max: hs.length }))),
+        fc.oneof(shards, fc.constant(2)), // 2 has loops of its own (sortInto2)
+        ([hs, a, b], s) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          const ref = stableRangePartition(hs, lo, hi, s);
+          const got = runRange(hs, lo, hi, s);
+          expect(got.starts).toEqual(ref.starts);
+          expect(got.perm.slice(lo, hi)).toEqual(ref.perm);
+          expect(got.perm.slice(0, lo).every((x) => x === 0xdeadbeef)).toBe(true);
+          expect(got.perm.slice(hi).every((x) => x === 0xdeadbeef)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('partition_range over W adjacent ranges, lists taken range by range, gives each shard its rows in input order', () => {
+    fc.assert(
+      fc.property(hashes, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 20 }), (hs, W, s) => {
+        const n = hs.length;
+        const hp = putU32(t, hs);
+        const starts = t.arena.alloc(W * (s + 1) * 4);
+        const perm = t.arena.alloc(Math.max(n, 1) * 4);
+        for (let w = W - 1; w >= 0; w--) {
+          t.k.partition_range(hp, Math.floor((w * n) / W), Math.floor(((w + 1) * n) / W), s, starts + w * (s + 1) * 4, perm);
+        }
+        const st = readU32(t, starts, W * (s + 1));
+        const p = readU32(t, perm, n);
+        const ref = stablePartition(hs, s);
+        for (let shard = 0; shard < s; shard++) {
+          const rows: number[] = [];
+          for (let w = 0; w < W; w++) rows.push(...p.slice(st[w * (s + 1) + shard], st[w * (s + 1) + shard + 1]));
+          expect(rows).toEqual(ref.perm.slice(ref.starts[shard], ref.starts[shard + 1]));
+        }
+        for (const r of [hp, starts, perm]) t.arena.release(r);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('partition_blocks sorts each block of a row range as partition_range would, block k at starts + k*(S+1)', () => {
+    fc.assert(
+      fc.property(
+        hashes.chain((hs) => fc.tuple(fc.constant(hs), fc.integer({ min: 0, max: hs.length }), fc.integer({ min: 0, max: hs.length }))),
+        fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 64 }),
+        ([hs, a, b], s, block) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          const blocks = Math.ceil((hi - lo) / block);
+          const hp = putU32(t, hs);
+          const starts = putU32(t, new Array<number>((blocks + 1) * (s + 1)).fill(0xdeadbeef));
+          const perm = putU32(t, new Array<number>(hs.length).fill(0xdeadbeef));
+          t.k.partition_blocks(hp, lo, hi, block, s, starts, perm);
+          const st = readU32(t, starts, (blocks + 1) * (s + 1));
+          const p = readU32(t, perm, hs.length);
+          for (let k = 0; k < blocks; k++) {
+            const b0 = lo + k * block;
+            const ref = stableRangePartition(hs, b0, Math.min(hi, b0 + block), s);
+            expect(st.slice(k * (s + 1), (k + 1) * (s + 1))).toEqual(ref.starts);
+            expect(p.slice(b0, Math.min(hi, b0 + block))).toEqual(ref.perm);
+          }
+          expect(st.slice(blocks * (s + 1)).every((x) => x === 0xdeadbeef)).toBe(true);
+          expect(p.slice(0, lo).concat(p.slice(hi)).every((x) => x === 0xdeadbeef)).toBe(true);
+          for (const r of [hp, starts, perm]) t.arena.release(r);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('partition_range of an empty range writes starts of lo alone', () => {
+    expect(runRange([5, 6, 7], 2, 2, 3)).toEqual({ starts: [2, 2, 2, 2], perm: [0xdeadbeef, 0xdeadbeef, 0xdeadbeef] });
   });
 });

@@ -17,3 +17,9 @@ export function stablePartition(hashes: ArrayLike<number>, shards: number): Part
   }
   return { starts, perm };
 }
+
+/** stablePartition of rows [lo, hi) alone, rows and positions absolute: perm holds perm[lo, hi), starts[0] = lo. */
+export function stableRangePartition(hashes: ArrayLike<number>, lo: number, hi: number, shards: number): Partitioned {
+  const part = stablePartition(Array.prototype.slice.call(hashes, lo, hi) as number[], shards);
+  return { starts: part.starts.map((x) => x + lo), perm: part.perm.map((x) => x + lo) };
+}
