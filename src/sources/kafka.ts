@@ -372,25 +372,20 @@ export class KafkaSource {
     if (!this.started.has(p)) return; // waiting for start(), or no longer ours
     const epoch = this.epochs.get(p);
     const end = this.end.get(p) ?? Number.POSITIVE_INFINITY;
+    // below `from`: already staged (a batch fetched before a pause or a seek took effect)
     const from = this.position.get(p)!;
     let last = -1;
     let cut = false;
     const messages = batch.messages;
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]!;
-      const offset = Number(m.offset);
-      if (offset < from) continue; // already staged (a batch fetched before a pause or a seek took effect)
-      if (offset >= end) {
-        cut = true;
-        break;
-      }
-      this.staging.stage(p, offset, m.value, m.key);
-      last = offset;
-      if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) {
-        this.advance(p, last + 1); // what is staged is covered by the offsets a poll takes meanwhile
-        await heartbeat();
-        if (this.epochs.get(p) !== epoch || !this.started.has(p) || this.stopped) return; // moved meanwhile
-      }
+    for (let i = 0; i < messages.length; i += HEARTBEAT_EVERY) {
+      const stop = Math.min(messages.length, i + HEARTBEAT_EVERY);
+      const before = this.staging.messages;
+      cut = this.staging.stageBatch(p, messages, i, stop, from, end) < stop;
+      if (this.staging.messages > before) last = this.staging.lastOffset;
+      if (stop === messages.length || cut) break;
+      if (last >= 0) this.advance(p, last + 1); // what is staged is covered by the offsets a poll takes meanwhile
+      await heartbeat();
+      if (this.epochs.get(p) !== epoch || !this.started.has(p) || this.stopped) return; // moved meanwhile
     }
     if (last >= 0) resolveOffset(String(last));
     // The next offset: after the batch's last record (control records included) unless cut at the end.
