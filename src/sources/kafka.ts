@@ -30,6 +30,12 @@
 // Bounded mode reads up to the end offsets (last stable offsets) seen at open() and then reports the
 // end; follow mode reads until stop(). Offsets are committed only by the caller, after the chunk that
 // carried them is aggregated and its outputs written (autoCommit is off).
+//
+// An ephemeral group commits nothing, so once such a source has fetched everything up to its end offsets
+// the consumer leaves at once, while the caller still aggregates and writes what was staged: otherwise
+// close() would wait for the fetch loop's idle fetch (all partitions paused: kafkajs sleeps maxWaitTimeInMs)
+// and the group leave, after the job's output is written. A named group's consumer stays until close(),
+// for the caller's commit.
 
 import { Kafka, logLevel as kafkaLogLevel, type Consumer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
@@ -129,6 +135,8 @@ export class KafkaSource {
   /** Times a partition was paused because the engine had not taken the staged data yet. */
   pauses = 0;
 
+  /** The consumer leaving early (see the header comment); close() waits for it. */
+  private leaving: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private stopped = false;
@@ -247,6 +255,7 @@ export class KafkaSource {
 
   /** Runs inside kafkajs's joinAndSync, before the fetch loop restarts (kafkajs emits GROUP_JOIN synchronously). */
   private onGroupJoin(memberId: string, partitions: number[]): void {
+    if (this.leaving) return; // read to the end and leaving: nothing more is fetched or staged
     const assigned = new Set(partitions);
     const rejoined = this.memberId !== undefined && memberId !== this.memberId;
     this.memberId = memberId;
@@ -412,9 +421,20 @@ export class KafkaSource {
   }
 
   private signal(): void {
+    if (!this.commits && this.finished && this.consumer && this.running) this.leaveEarly(this.consumer);
     const w = this.wake;
     this.wake = undefined;
     w?.();
+  }
+
+  /** Stops and disconnects the consumer of a finished ephemeral source in the background (see the header comment). */
+  private leaveEarly(consumer: Consumer): void {
+    this.consumer = undefined;
+    this.running = false;
+    this.leaving = (async () => {
+      await consumer.stop().catch(() => {});
+      await consumer.disconnect().catch(() => {});
+    })();
   }
 
   private fail(err: Error): void {
@@ -541,6 +561,7 @@ export class KafkaSource {
       await c.stop().catch(() => {});
       await c.disconnect().catch(() => {});
     }
+    await this.leaving;
     this.staging.release();
   }
 }
