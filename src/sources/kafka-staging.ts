@@ -1,11 +1,22 @@
 // What a Kafka source holds between two batches: message values as record lines, and where each came from.
 //
-//   stage(partition, offset, value, key) per message, in fetch order:
+//   stageBatch(partition, messages, ...) per fetched batch (stage() for one message), in fetch order:
 //     bytes     value + '\n'  (one record line, or a blank line for a message without a record)
 //     messages  partitionOf i32 | offsetOf f64 | lineOf u32 | byteOf u32   (typed arrays, no object per message)
 //     keys      the message keys in the shared memory (--message-key jobs), one per message, null stored empty
 //     skips     indexes of the messages that hold no record: empty or null value (blank line), or rejected here
 //   take() ──► a KafkaChunk with all of it; staging starts over
+//
+// stageBatch copies the values of a run of up to RUN messages with one native copy each and a placeholder
+// byte where each line feed goes, then looks for the bytes that could make a value other than one plain
+// record line in the run's bytes at once (a native scan per byte kind, not a call per message):
+//
+//   buf  ... | a,1 ␀ | b,2 ␀ | c,3 ␀ |        scan [run start, len) for LF and '"' (csv) / LF and CR (jsonl)
+//            none found ─► each ␀ becomes LF
+//            found in message k ─► messages k.. of the run are staged again by stage()'s general path
+//
+// Most values hold none of them, so most messages cost one copy and a few typed-array stores; kafkajs
+// already made a Buffer view and an offset string per message, and nothing here makes another.
 //
 // Every message is exactly one record line, so the decoders' good records are the messages in order, minus
 // the skips and the bad records they report (KafkaRecordMap): that is how a record finds its message's key,
@@ -63,6 +74,18 @@ export interface StagedMessages {
   keys: MessageKeys | undefined;
 }
 
+/** The fields of a kafkajs message that staging reads (`batch.messages[i]` in eachBatch). */
+export interface FetchedMessage {
+  offset: string;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+}
+
+/** Messages whose bytes stageBatch checks with one scan (see the header comment). */
+const RUN = 512;
+/** After a run held a value for the general path, stageBatch stages this many messages that way first. */
+const GENERAL_AFTER_ODD = 8 * RUN;
+
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
@@ -88,6 +111,8 @@ export class KafkaStaging {
   private rejected: RejectedMessage[] = [];
   private keys: MessageKeys | undefined;
   private spare: Uint8Array | undefined;
+  /** Messages stageBatch still stages by the general path (see GENERAL_AFTER_ODD). */
+  private generalLeft = 0;
 
   constructor(options: KafkaStagingOptions) {
     this.options = options;
@@ -104,8 +129,111 @@ export class KafkaStaging {
     return this.n;
   }
 
+  /** The offset of the message staged last (-1 when none is). */
+  get lastOffset(): number {
+    return this.n > 0 ? this.offsetOf[this.n - 1]! : -1;
+  }
+
   /** Stages one message (see the header comment). */
   stage(partition: number, offset: number, value: Uint8Array | null, key: Uint8Array | null): void {
+    this.addMessage(partition, offset, key);
+    this.stageValue(this.n - 1, partition, offset, value ?? EMPTY, key);
+  }
+
+  /**
+   * Stages `messages[start, stop)` of one fetched batch of `partition`, exactly as stage() would each of
+   * them (see the header comment for how): a message whose offset is below `from` is passed over (it is
+   * staged already: a batch fetched before a seek took effect), and staging stops at the first one at or
+   * beyond `end` (bounded reading). Returns the index it stopped at: `stop`, or that of the message at `end`.
+   */
+  stageBatch(partition: number, messages: readonly FetchedMessage[], start: number, stop: number, from: number, end: number): number {
+    if (start >= stop) return stop;
+    const keys = this.keys;
+    // The offsets of a fetched batch strictly increase (the partition's log order), so when the last is the
+    // first plus the count less one they are consecutive: kafkajs's fresh offset strings are then not parsed
+    // one by one (parsing them was the largest part of staging a message).
+    const first = Number(messages[start]!.offset);
+    const consecutive = Number(messages[stop - 1]!.offset) - first === stop - 1 - start;
+    let run = -1; // messages[run ..] are the open run, copied and not checked yet
+    let i = start;
+    for (; i < stop; i++) {
+      const m = messages[i]!;
+      const offset = consecutive ? first + (i - start) : Number(m.offset);
+      const v = m.value;
+      const n = offset >= from && offset < end && this.generalLeft === 0 && (keys === undefined || m.key !== null) ? this.plainLength(v) : 0;
+      if (run >= 0 && (n === 0 || i - run === RUN)) {
+        this.checkRun(partition, messages, run, i);
+        run = -1;
+      }
+      if (n === 0) {
+        if (offset < from) continue;
+        if (offset >= end) break;
+        if (this.generalLeft > 0) this.generalLeft--;
+        this.stage(partition, offset, v, m.key);
+        continue;
+      }
+      if (run < 0) run = i;
+      this.addMessage(partition, offset, m.key);
+      if (this.len + n + 1 > this.buf.length) this.reserve(n + 1);
+      this.buf.set(n === v!.length ? v! : v!.subarray(0, n), this.len);
+      this.len += n;
+      this.buf[this.len++] = 0; // the line feed, once the run is checked
+      this.lines++;
+    }
+    if (run >= 0) this.checkRun(partition, messages, run, i);
+    return i;
+  }
+
+  /**
+   * How many bytes of `v` stageBatch copies before the line feed, if it may be one plain record line: all
+   * of them, less a csv value's own final line feed (stage() keeps it as the line's terminator, which is
+   * the same bytes). 0 when stage() makes something else of it for sure (no value, a blank line).
+   */
+  private plainLength(v: Uint8Array | null): number {
+    if (v === null) return 0;
+    let n = v.length;
+    if (n > 0 && this.options.format === 'csv' && v[n - 1] === LF) n--;
+    if (n === 0 || (n === 1 && v[0] === CR)) return 0;
+    return n;
+  }
+
+  /**
+   * Checks the run of messages[run, stop), the last messages staged: when no value holds a byte the
+   * general path must see, their placeholders become line feeds; otherwise the run is staged again from
+   * the first such message on by the general path (see the header comment).
+   */
+  private checkRun(partition: number, messages: readonly FetchedMessage[], run: number, stop: number): void {
+    const first = this.n - (stop - run);
+    const from = this.byteOf[first]!;
+    const region = Buffer.from(this.buf.buffer, this.buf.byteOffset + from, this.len - from);
+    const a = region.indexOf(LF);
+    const b = region.indexOf(this.options.format === 'csv' ? QUOTE : CR);
+    const odd = a < 0 ? b : b < 0 ? a : Math.min(a, b);
+    let upTo = this.n;
+    if (odd >= 0) {
+      // the last message that starts at or before the odd byte holds it
+      upTo = first;
+      while (upTo + 1 < this.n && this.byteOf[upTo + 1]! <= from + odd) upTo++;
+    }
+    for (let j = first; j < upTo; j++) this.buf[(j + 1 < this.n ? this.byteOf[j + 1]! : this.len) - 1] = LF;
+    if (odd < 0) return;
+    // again from message upTo, by the general path (its key is in the key columns already)
+    const staged = this.n;
+    this.n = upTo;
+    this.len = this.byteOf[upTo]!;
+    this.lines = this.lineOf[upTo]!;
+    for (let j = upTo; j < staged; j++) {
+      const m = messages[run + (j - first)]!;
+      this.n = j + 1;
+      this.lineOf[j] = this.lines;
+      this.byteOf[j] = this.len;
+      this.stageValue(j, partition, this.offsetOf[j]!, m.value ?? EMPTY, m.key);
+    }
+    this.generalLeft = GENERAL_AFTER_ODD;
+  }
+
+  /** Writes the columns of the next message and appends its key. */
+  private addMessage(partition: number, offset: number, key: Uint8Array | null): void {
     const i = this.n++;
     if (i >= this.cap) this.growMessages();
     this.partitionOf[i] = partition;
@@ -113,7 +241,10 @@ export class KafkaStaging {
     this.lineOf[i] = this.lines;
     this.byteOf[i] = this.len;
     this.keys?.append(key);
-    const v = value ?? EMPTY;
+  }
+
+  /** The value of message i, whose columns are written: a record line, a blank line, or a rejection. */
+  private stageValue(i: number, partition: number, offset: number, v: Uint8Array, key: Uint8Array | null): void {
     const end = trimmedLength(v);
     if (end === 0) {
       this.blankLine(i); // an empty or null value: no record

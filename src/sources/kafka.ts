@@ -30,6 +30,12 @@
 // Bounded mode reads up to the end offsets (last stable offsets) seen at open() and then reports the
 // end; follow mode reads until stop(). Offsets are committed only by the caller, after the chunk that
 // carried them is aggregated and its outputs written (autoCommit is off).
+//
+// An ephemeral group commits nothing, so once such a source has fetched everything up to its end offsets
+// the consumer leaves at once, while the caller still aggregates and writes what was staged: otherwise
+// close() would wait for the fetch loop's idle fetch (all partitions paused: kafkajs sleeps maxWaitTimeInMs)
+// and the group leave, after the job's output is written. A named group's consumer stays until close(),
+// for the caller's commit.
 
 import { Kafka, logLevel as kafkaLogLevel, type Consumer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
@@ -129,6 +135,8 @@ export class KafkaSource {
   /** Times a partition was paused because the engine had not taken the staged data yet. */
   pauses = 0;
 
+  /** The consumer leaving early (see the header comment); close() waits for it. */
+  private leaving: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private stopped = false;
@@ -247,6 +255,7 @@ export class KafkaSource {
 
   /** Runs inside kafkajs's joinAndSync, before the fetch loop restarts (kafkajs emits GROUP_JOIN synchronously). */
   private onGroupJoin(memberId: string, partitions: number[]): void {
+    if (this.leaving) return; // read to the end and leaving: nothing more is fetched or staged
     const assigned = new Set(partitions);
     const rejoined = this.memberId !== undefined && memberId !== this.memberId;
     this.memberId = memberId;
@@ -372,25 +381,20 @@ export class KafkaSource {
     if (!this.started.has(p)) return; // waiting for start(), or no longer ours
     const epoch = this.epochs.get(p);
     const end = this.end.get(p) ?? Number.POSITIVE_INFINITY;
+    // below `from`: already staged (a batch fetched before a pause or a seek took effect)
     const from = this.position.get(p)!;
     let last = -1;
     let cut = false;
     const messages = batch.messages;
-    for (let i = 0; i < messages.length; i++) {
-      const m = messages[i]!;
-      const offset = Number(m.offset);
-      if (offset < from) continue; // already staged (a batch fetched before a pause or a seek took effect)
-      if (offset >= end) {
-        cut = true;
-        break;
-      }
-      this.staging.stage(p, offset, m.value, m.key);
-      last = offset;
-      if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) {
-        this.advance(p, last + 1); // what is staged is covered by the offsets a poll takes meanwhile
-        await heartbeat();
-        if (this.epochs.get(p) !== epoch || !this.started.has(p) || this.stopped) return; // moved meanwhile
-      }
+    for (let i = 0; i < messages.length; i += HEARTBEAT_EVERY) {
+      const stop = Math.min(messages.length, i + HEARTBEAT_EVERY);
+      const before = this.staging.messages;
+      cut = this.staging.stageBatch(p, messages, i, stop, from, end) < stop;
+      if (this.staging.messages > before) last = this.staging.lastOffset;
+      if (stop === messages.length || cut) break;
+      if (last >= 0) this.advance(p, last + 1); // what is staged is covered by the offsets a poll takes meanwhile
+      await heartbeat();
+      if (this.epochs.get(p) !== epoch || !this.started.has(p) || this.stopped) return; // moved meanwhile
     }
     if (last >= 0) resolveOffset(String(last));
     // The next offset: after the batch's last record (control records included) unless cut at the end.
@@ -417,9 +421,20 @@ export class KafkaSource {
   }
 
   private signal(): void {
+    if (!this.commits && this.finished && this.consumer && this.running) this.leaveEarly(this.consumer);
     const w = this.wake;
     this.wake = undefined;
     w?.();
+  }
+
+  /** Stops and disconnects the consumer of a finished ephemeral source in the background (see the header comment). */
+  private leaveEarly(consumer: Consumer): void {
+    this.consumer = undefined;
+    this.running = false;
+    this.leaving = (async () => {
+      await consumer.stop().catch(() => {});
+      await consumer.disconnect().catch(() => {});
+    })();
   }
 
   private fail(err: Error): void {
@@ -546,6 +561,7 @@ export class KafkaSource {
       await c.stop().catch(() => {});
       await c.disconnect().catch(() => {});
     }
+    await this.leaving;
     this.staging.release();
   }
 }

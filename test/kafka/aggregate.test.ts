@@ -1,6 +1,8 @@
 // `sluice aggregate` over Kafka on the real broker: the source (bounded, consumer group, offsets), the
 // sink (changed keys' results, read back value by value), exactly-once under read_committed across a
-// failed and a restarted job, and bad messages under skip, dead-letter and fail.
+// failed and a restarted job, and bad messages under skip, dead-letter and fail. KafkaSource read directly:
+// a bounded read of an ephemeral group leaves the group as soon as it has fetched everything, a named
+// group's member stays until close() so the caller can commit.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,12 +11,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Admin, type Kafka, type Message } from 'kafkajs';
 import {
-  addStat, createTopic, describeKafka, kafkaClient, keyedCsvMessages, produceLines, produceMessages, readTopicMessages, requireKafkaBootstrap,
+  addStat, createTopic, describeKafka, eventually, groupOffsets, kafkaClient, keyedCsvMessages, produceLines, produceMessages, readTopicMessages, requireKafkaBootstrap,
   uniqueName, type KeyStats, type ReadMessage,
 } from '../helpers/kafka.js';
 import { parseAggregateSpec, type AggregateSpecInput } from '../../src/plan/aggregate-spec.js';
 import { runKafkaAggregate, type KafkaAggregateOptions } from '../../src/cli/kafka-aggregate.js';
 import { BadMessageError } from '../../src/errors.js';
+import { KafkaSource } from '../../src/sources/kafka.js';
 
 describeKafka('sluice aggregate on Kafka (real broker)', () => {
   let kafka: Kafka;
@@ -367,4 +370,63 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     expect(mk.stderr).toBe('');
     expect(mk.stdout.split('\n').filter(Boolean).sort()).toEqual(['a,4', 'b,2', 'key,sum']);
   }, 60_000);
+
+  /** Members of `group` now, as the coordinator sees them. */
+  const members = async (group: string): Promise<number> => (await admin.describeGroups([group])).groups[0]!.members.length;
+
+  /** [partition, end offset] of `topic`, by partition. */
+  const endOffsets = async (topic: string): Promise<Array<[number, number]>> =>
+    (await admin.fetchTopicOffsets(topic)).map((o): [number, number] => [o.partition, Number(o.high)]).sort((a, b) => a[0] - b[0]);
+
+  /** Reads a bounded source to its end as the aggregate job does; returns the messages and the offsets each chunk moved. */
+  const readToEnd = async (source: KafkaSource): Promise<{ messages: number; offsets: Map<number, string> }> => {
+    await source.open();
+    let messages = 0;
+    const offsets = new Map<number, string>();
+    for (;;) {
+      for (const p of source.takeChanges()) {
+        const epoch = source.epochOf(p);
+        if (epoch !== undefined) source.start(p, epoch);
+      }
+      const chunk = await source.poll();
+      if (!chunk) break;
+      messages += chunk.messages;
+      for (const o of chunk.offsets) offsets.set(o.partition, o.offset);
+      chunk.release();
+    }
+    return { messages, offsets };
+  };
+
+  it('KafkaSource, bounded, ephemeral group: every message once, and the consumer leaves its group before close()', async () => {
+    const topic = await createTopic(admin, 'source-ephemeral', 3);
+    await produceMessages(kafka, topic, keyedCsvMessages(3000, 50).messages);
+    const source = new KafkaSource({ brokers: [bootstrap], topic, format: 'csv' });
+    try {
+      const { messages, offsets } = await readToEnd(source);
+      expect(messages).toBe(3000);
+      expect([...offsets].sort((a, b) => a[0] - b[0])).toEqual((await endOffsets(topic)).map(([p, o]) => [p, String(o)]));
+      // the member is gone while the caller still holds the source open (without the early leave it
+      // stays until close(), and a killed one until its 30 s session times out)
+      expect(await eventually(async () => (await members(source.groupId)) === 0, 15_000)).toBe(true);
+      expect(await source.commit([...offsets].map(([partition, offset]) => ({ partition, offset })))).toBe(true); // nothing to commit
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('KafkaSource, bounded, named group: the member stays until close(), so the offsets read can be committed', async () => {
+    const topic = await createTopic(admin, 'source-named', 3);
+    await produceMessages(kafka, topic, keyedCsvMessages(3000, 50).messages);
+    const group = uniqueName('source-group');
+    const source = new KafkaSource({ brokers: [bootstrap], topic, groupId: group, format: 'csv' });
+    try {
+      const { messages, offsets } = await readToEnd(source);
+      expect(messages).toBe(3000);
+      expect(await members(group)).toBe(1);
+      expect(await source.commit([...offsets].map(([partition, offset]) => ({ partition, offset })))).toBe(true);
+    } finally {
+      await source.close();
+    }
+    expect([...(await groupOffsets(admin, group, topic))].sort((a, b) => a[0] - b[0])).toEqual(await endOffsets(topic));
+  });
 });

@@ -181,6 +181,136 @@ describe('KafkaStaging', () => {
   });
 });
 
+describe('KafkaStaging.stageBatch', () => {
+  const t = loadTestKernels('debug');
+
+  /** One message of a generated batch: offset gap from the previous one, value and key (null: none). */
+  type Gen = { gap: number; value: Uint8Array | null; key: Uint8Array | null };
+  // Mostly plain `key,value` records, with every byte that sends a value to the general path mixed in
+  // (line feeds, carriage returns, quotes, blank and null values, null keys), sometimes in long plain runs.
+  const plainValue = fc.stringMatching(/^[a-z0-9.:/]{1,12},[0-9.]{1,6}$/).map((v) => enc.encode(v));
+  const oddValue = fc.oneof(
+    csvSoup,
+    fc.constantFrom('', '\n', '\r', '\r\n', 'a,1\n', 'a,1\r\n', 'a,1\r', '"q",2', '"x\ny",3', 'b,1\nc,2', '"open', '{"k":\n"a"}').map((v) => enc.encode(v)),
+  );
+  const message = (value: fc.Arbitrary<Uint8Array | null>): fc.Arbitrary<Gen> =>
+    fc.record({
+      gap: fc.constantFrom(1, 1, 1, 1, 2, 7),
+      value,
+      key: fc.option(fc.uint8Array({ maxLength: 6 }), { nil: null, freq: 12 }),
+    });
+  const segment = fc.oneof(
+    fc.array(message(plainValue), { maxLength: 1400 }),
+    fc.array(message(fc.option(oddValue, { nil: null, freq: 6 })), { maxLength: 8 }),
+  );
+  const batch = fc.array(segment, { maxLength: 6 }).map((segs) => segs.flat());
+
+  /** The messages as kafkajs hands them: offset strings, values and keys as Buffer views into one fetch buffer. */
+  function fetched(gens: Gen[], first: number): Array<{ offset: string; key: Buffer | null; value: Buffer | null }> {
+    const parts: Uint8Array[] = [];
+    for (const g of gens) parts.push(Uint8Array.of(0xee, 0x0a, 0x22), g.key ?? new Uint8Array(0), g.value ?? new Uint8Array(0));
+    const all = Buffer.concat(parts);
+    let at = 0;
+    let offset = first;
+    return gens.map((g) => {
+      at += 3;
+      const key = g.key === null ? null : all.subarray(at, at + g.key.length);
+      at += g.key?.length ?? 0;
+      const value = g.value === null ? null : all.subarray(at, at + g.value.length);
+      at += g.value?.length ?? 0;
+      offset += g.gap;
+      return { offset: String(offset), key, value };
+    });
+  }
+
+  const plain = (c: ReturnType<KafkaStaging['take']>) => ({
+    bytes: [...c.bytes], messages: c.messages, partitionOf: [...c.partitionOf], offsetOf: [...c.offsetOf], lineOf: [...c.lineOf],
+    byteOf: [...c.byteOf], lineCount: c.lineCount, skips: [...c.skips],
+    rejected: c.rejected.map((r) => [r.partition, r.offset, r.reason, [...r.raw]]),
+    keys: c.keys ? Array.from({ length: c.keys.count }, (_, i) => [...c.keys!.key(i)]) : null,
+  });
+
+  it('stages a fetched batch exactly as stage() does each of its messages, from `from` and up to `end`', () => {
+    fc.assert(
+      fc.property(
+        batch,
+        fc.constantFrom('csv' as const, 'jsonl' as const),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 4 }),
+        fc.nat(40),
+        fc.option(fc.nat(8000), { nil: undefined }),
+        (gens, format, withKeys, slices, fromAt, endAt) => {
+          const messageKeys = withKeys ? () => new MessageKeys(t.arena, t.k) : undefined;
+          const a = new KafkaStaging({ format, messageKeys });
+          const b = new KafkaStaging({ format, messageKeys });
+          const ms = fetched(gens, 100);
+          const from = 100 + fromAt;
+          const end = endAt === undefined ? Number.POSITIVE_INFINITY : 100 + endAt;
+          // the reference: stage() per message, as the source did it
+          let refStop = ms.length;
+          for (let i = 0; i < ms.length; i++) {
+            const o = Number(ms[i]!.offset);
+            if (o < from) continue;
+            if (o >= end) {
+              refStop = i;
+              break;
+            }
+            a.stage(3, o, ms[i]!.value, ms[i]!.key);
+          }
+          // stageBatch over consecutive slices, stopping where it says
+          let i = 0;
+          let stop = ms.length;
+          for (let k = 0; i < ms.length; k++) {
+            const to = Math.min(ms.length, i + slices[k % slices.length]!);
+            const at = b.stageBatch(3, ms, i, to, from, end);
+            if (at < to) {
+              stop = at;
+              break;
+            }
+            i = to;
+          }
+          expect(stop).toBe(refStop);
+          expect(b.lastOffset).toBe(a.lastOffset);
+          const ca = a.take();
+          const cb = b.take();
+          expect(plain(cb)).toEqual(plain(ca));
+          // and the staging goes on the same after take()
+          a.stage(4, 1, enc.encode('z,1'), enc.encode('z'));
+          b.stageBatch(4, [{ offset: '1', value: Buffer.from('z,1'), key: Buffer.from('z') }], 0, 1, 0, 2);
+          expect(plain(b.take())).toEqual(plain(a.take()));
+          for (const s of [a, b]) s.release();
+          for (const c of [ca, cb]) c.keys?.release();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stages hostile batches the same way too: empty, one message, all blank, a line feed at every place', () => {
+    const cases: Array<Array<string | null>> = [
+      [],
+      ['a,1'],
+      [null],
+      [''],
+      ['\n', '\r\n', '\r', null, ''],
+      ['a,1\n', 'b,2\n', 'c,3\r\n'],
+      Array.from({ length: 1500 }, (_, i) => (i === 700 ? '"q\n",1' : `k${i},${i}`)),
+      Array.from({ length: 6000 }, (_, i) => (i % 997 === 3 ? 'x\ny' : `k${i % 13},${i}`)),
+      Array.from({ length: 30 }, (_, i) => 'abcdefghij'.slice(0, i % 10) + '\n' + 'xyz'.slice(0, i % 3)),
+    ];
+    for (const format of ['csv', 'jsonl'] as const) {
+      for (const values of cases) {
+        const a = new KafkaStaging({ format });
+        const b = new KafkaStaging({ format });
+        const ms = values.map((v, i) => ({ offset: String(i), key: null, value: v === null ? null : Buffer.from(v) }));
+        ms.forEach((m, i) => a.stage(0, i, m.value, m.key));
+        expect(b.stageBatch(0, ms, 0, ms.length, 0, Number.POSITIVE_INFINITY)).toBe(ms.length);
+        expect(plain(b.take())).toEqual(plain(a.take()));
+      }
+    }
+  });
+});
+
 describe('MessageKeys', () => {
   const t = loadTestKernels('debug');
 
