@@ -12,6 +12,22 @@
 @inline const MURMUR2_M: u32 = 0x5bd1e995;
 
 /**
+ * The tail of murmur2 (the last len & 3 bytes, little-endian, as Kafka's switch fall-through mixes
+ * them in) of the bytes [ptr, ptr + len). For len >= 4 one load of the last 4 bytes, shifted, without
+ * a branch on len & 3; shorter keys read their bytes one by one. Reads nothing outside the range.
+ */
+// @ts-ignore: decorator
+@inline function murmur2TailWord(ptr: usize, len: usize): u32 {
+  const t = <u64>(len & 3);
+  if (len >= 4) return <u32>(<u64>load<u32>(ptr + len - 4) >>> (32 - (t << 3)));
+  if (t == 0) return 0;
+  let w = <u32>load<u8>(ptr);
+  if (t >= 2) w |= <u32>load<u8>(ptr, 1) << 8;
+  if (t == 3) w |= <u32>load<u8>(ptr, 2) << 16;
+  return w;
+}
+
+/**
  * murmur2 of the bytes [ptr, ptr + len), as an unsigned value; inlined into callers (decoders, tables).
  * Reads exactly the `len` bytes given and nothing past them.
  */
@@ -28,17 +44,9 @@
     h = (h * MURMUR2_M) ^ k;
     p += 4;
   }
-  switch (<u32>len & 3) {
-    case 3:
-      h ^= <u32>load<u8>(p, 2) << 16;
-    // falls through
-    case 2:
-      h ^= <u32>load<u8>(p, 1) << 8;
-    // falls through
-    case 1:
-      h ^= <u32>load<u8>(p);
-      h *= MURMUR2_M;
-  }
+  // Kafka: case 3: h ^= data[2] << 16; case 2: h ^= data[1] << 8; case 1: h ^= data[0]; h *= m
+  const tail = (h ^ murmur2TailWord(ptr, len)) * MURMUR2_M;
+  h = select<u32>(tail, h, (len & 3) != 0);
   h ^= h >>> 13;
   h *= MURMUR2_M;
   h ^= h >>> 15;
@@ -53,10 +61,55 @@ export function murmur2(ptr: usize, len: u32): i32 {
 /**
  * outHash[i] = murmur2(key i) for n keys given as offsets u32[n+1] into keyBytes (key i is
  * keyBytes[keyOffs[i] .. keyOffs[i+1])). The offsets must be non-decreasing (the decoders write them so).
+ *
+ * Four keys at a time, one per i32x4 lane: murmur2's state is one serial chain of multiplies per key
+ * (h = h * m ^ k), and four chains side by side hide each other's latency; the block loop runs to the
+ * longest of the four and a lane past its own blocks keeps its h (its load reads keyOffs instead, so
+ * nothing outside the key or the offsets is read). One loop exit per four keys instead of one per key
+ * (the key lengths vary, so each exit is a mispredicted branch). The rest of n is hashed one by one.
  */
 export function hash_keys_murmur2(keyOffs: usize, keyBytes: usize, n: u32, outHash: usize): void {
-  let start = load<u32>(keyOffs);
-  for (let i: u32 = 0; i < n; i++) {
+  const m = i32x4.splat(MURMUR2_M);
+  const safe = i32x4.splat(<i32>keyOffs);
+  let i: u32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = keyOffs + (<usize>i << 2);
+    const offs = v128.load(at);
+    const ends = v128.load(at, 4);
+    assert(i32x4.all_true(i32x4.ge_u(ends, offs)), "key offsets must be non-decreasing");
+    const lens = i32x4.sub(ends, offs);
+    const starts = i32x4.add(offs, i32x4.splat(<i32>keyBytes));
+    const blocks = i32x4.shr_u(lens, 2);
+    const most = max(max(i32x4.extract_lane(blocks, 0), i32x4.extract_lane(blocks, 1)), max(i32x4.extract_lane(blocks, 2), i32x4.extract_lane(blocks, 3)));
+    let h = v128.xor(i32x4.splat(MURMUR2_SEED), lens);
+    let p = starts;
+    for (let b: i32 = 0; b < most; b++) {
+      // lanes still inside their blocks read p, the others a word of keyOffs they then ignore
+      const live = i32x4.gt_u(blocks, i32x4.splat(b));
+      const addr = v128.bitselect(p, safe, live);
+      let k = v128.load32_lane(<usize>i32x4.extract_lane(addr, 0), i32x4.splat(0), 0);
+      k = v128.load32_lane(<usize>i32x4.extract_lane(addr, 1), k, 1);
+      k = v128.load32_lane(<usize>i32x4.extract_lane(addr, 2), k, 2);
+      k = v128.load32_lane(<usize>i32x4.extract_lane(addr, 3), k, 3);
+      k = i32x4.mul(k, m);
+      k = v128.xor(k, i32x4.shr_u(k, 24));
+      k = i32x4.mul(k, m);
+      h = v128.bitselect(v128.xor(i32x4.mul(h, m), k), h, live);
+      p = i32x4.add(p, i32x4.splat(4));
+    }
+    let tail = i32x4.splat(<i32>murmur2TailWord(<usize>i32x4.extract_lane(starts, 0), <usize>i32x4.extract_lane(lens, 0)));
+    tail = i32x4.replace_lane(tail, 1, <i32>murmur2TailWord(<usize>i32x4.extract_lane(starts, 1), <usize>i32x4.extract_lane(lens, 1)));
+    tail = i32x4.replace_lane(tail, 2, <i32>murmur2TailWord(<usize>i32x4.extract_lane(starts, 2), <usize>i32x4.extract_lane(lens, 2)));
+    tail = i32x4.replace_lane(tail, 3, <i32>murmur2TailWord(<usize>i32x4.extract_lane(starts, 3), <usize>i32x4.extract_lane(lens, 3)));
+    const hasTail = v128.not(i32x4.eq(v128.and(lens, i32x4.splat(3)), i32x4.splat(0)));
+    h = v128.bitselect(i32x4.mul(v128.xor(h, tail), m), h, hasTail);
+    h = v128.xor(h, i32x4.shr_u(h, 13));
+    h = i32x4.mul(h, m);
+    h = v128.xor(h, i32x4.shr_u(h, 15));
+    v128.store(outHash + (<usize>i << 2), h);
+  }
+  let start = load<u32>(keyOffs + (<usize>i << 2));
+  for (; i < n; i++) {
     const end = load<u32>(keyOffs + ((<usize>i + 1) << 2));
     assert(end >= start, "key offsets must be non-decreasing");
     store<u32>(outHash + (<usize>i << 2), murmur2Range(keyBytes + start, end - start));

@@ -2,25 +2,32 @@
 //
 // Layouts (mirrored in src/wasm/abi.ts, BT_* and NT_*):
 //
-//     byte table header (32 B)      slots u32[2*cap], one u64 each      groups, dense by id g
-//     +-------------+               +----------+----------+           keyOffs u32[groupCap+1]
-//     | slots     --+-------------> | hash     | g + 1    |           arena   u8[arenaCap]
-//     | cap         |               +----------+----------+           hashes  u32[groupCap]
-//     | count       |               | 0        | 0        | empty     key g = arena[keyOffs[g] ..
-//     | keyOffs     |               +----------+----------+                         keyOffs[g+1])
-//     | arena       |
-//     | arenaCap    |               u32 table: slots hold (key, g + 1); keys u32[groupCap] holds
-//     | groupCap    |               the key of group g.
-//     | hashes      |
-//     +-------------+
+//     byte table header (32 B)      slots: cap lanes in buckets of 4 (64 B, one cache line each)
+//     +-------------+               +-----------------+-----------------+-----------------+-----------------+
+//     | slots     --+-------------> | hash  x4        | g + 1  x4       | key offset  x4  | key len + 1  x4 |
+//     | cap         |               +-----------------+-----------------+-----------------+-----------------+
+//     | count       |                 lane k of a bucket is the k-th u32 of each field; 0 = empty lane
+//     | keyOffs     |
+//     | arena       |               groups, dense by id g: keyOffs u32[groupCap+1], arena u8[arenaCap],
+//     | arenaCap    |               hashes u32[groupCap]; key g = arena[keyOffs[g] .. keyOffs[g+1])
+//     | groupCap    |
+//     | hashes      |               u32 table: slots u64[cap] hold (key, g + 1); keys u32[groupCap]
+//     +-------------+               holds the key of group g.
 //
 // Design (after DataFusion's group_values and AssemblyScript's std/assembly/map.ts):
 //   - Interning is separate from accumulating: a table only maps keys to dense ids, so accumulators,
 //     output, checkpoints and merges walk ids 0..count-1 and never scan slots.
-//   - A slot is one u64 (lo = hash or key, hi = id + 1), so a probe is one load, and 0 means empty
-//     (id + 1 is never 0). Byte keys keep their murmur2 in the slot: a probe compares it first and
-//     only touches keyOffs and the arena when the full 32-bit hash matches.
-//   - Linear probing over a power-of-two capacity, at most 3/4 full. The start slot comes from the
+//   - u32 tables: a slot is one u64 (lo = key, hi = id + 1), so a probe is one load, and 0 means
+//     empty (id + 1 is never 0).
+//   - Byte tables: a bucket holds, for each of its 4 lanes, the key's murmur2, id + 1, and where its
+//     bytes are in the arena and how long they are, field by field (after SwissTable's groups). A
+//     lookup compares the four hashes with one v128 compare and, on a match, reads the key's bytes
+//     straight from the arena: a hit touches one bucket line and the key, not keyOffs as well, and
+//     where in the bucket the key sits is no branch. Buckets, not single slots, are linearly probed,
+//     so at load 3/4 most keys are in their home bucket and the probe loop rarely turns. The length
+//     is stored + 1 so that an empty lane (all zero, hash 0 included) never passes the length check.
+//   - Linear probing (of buckets, for byte keys) over a power-of-two capacity, at most 3/4 full; a
+//     byte table has at least one bucket (cap >= 4: a smaller one holds no group). The start slot comes from the
 //     HIGH bits of a multiplicative remix (Knuth 6.4, "Fibonacci hashing"): within one shard every
 //     murmur2 is congruent mod S (shard = (h & 0x7fffffff) % S), so its low bits are anything but
 //     random there. u32 keys are placed by the same remix of the key itself: one multiply, and dense
@@ -58,6 +65,18 @@ import { murmur2Range } from "./hash";
 @inline export const BT_GROUP_CAP: usize = 24;
 // @ts-ignore: decorator
 @inline export const BT_HASHES: usize = 28;
+
+/** Byte-table slots come in buckets of 4 lanes, 64 bytes (a cache line): the fields of lane k at 4k + BK_*. */
+// @ts-ignore: decorator
+@inline export const BUCKET_LANES: u32 = 4;
+// @ts-ignore: decorator
+@inline const BUCKET_MASK: u32 = BUCKET_LANES - 1;
+// @ts-ignore: decorator
+@inline const BK_GID: usize = 16;
+// @ts-ignore: decorator
+@inline const BK_OFF: usize = 32;
+// @ts-ignore: decorator
+@inline const BK_LEN: usize = 48;
 
 // @ts-ignore: decorator
 @inline export const NT_SLOTS: usize = 0;
@@ -150,35 +169,85 @@ import { murmur2Range } from "./hash";
  * The group of byte key [kp, kp+klen) with murmur2 h, inserting it as group `count` when it is new
  * and fits (count < limit, arena room). Returns the group id (== count when inserted) or NO_ROOM.
  * `limit` already folds in groupCap and the load bound (and the accumulators' capacity for agg).
+ * `mask` and `shift` are cap - 1 and slotShift(cap) of the table's probed capacity, as for u32 tables.
  */
 // @ts-ignore: decorator
 @inline export function bytesFindOrInsert(
   slots: usize, mask: u32, shift: u32, keyOffs: usize, arena: usize, arenaCap: u32, hashes: usize,
   count: u32, limit: u32, h: u32, kp: usize, klen: u32,
 ): u32 {
-  let i = byteSlot(h, shift, mask);
+  if (mask < BUCKET_MASK) return NO_ROOM; // fewer than 4 slots: not one whole bucket (the host never makes one)
+  const hv = i32x4.splat(h);
+  let i = byteSlot(h, shift, mask) & ~BUCKET_MASK;
   while (true) {
-    const at = slots + (<usize>i << 3);
-    const s = load<u64>(at);
-    if (s == 0) {
+    const b = slots + (<usize>i << 4);
+    let bits = i32x4.bitmask(i32x4.eq(v128.load(b), hv));
+    while (bits != 0) {
+      const lane = b + (<usize>ctz(bits) << 2);
+      if (load<u32>(lane, BK_LEN) == klen + 1 && bytesEqual(arena + load<u32>(lane, BK_OFF), kp, klen)) {
+        return load<u32>(lane, BK_GID) - 1;
+      }
+      bits &= bits - 1;
+    }
+    // lanes fill in order and groups are never removed: a bucket with a free lane ends the search
+    const used = ~i32x4.bitmask(i32x4.eq(v128.load(b, BK_GID), i32x4.splat(0))) & 0xf;
+    if (used != 0xf) {
       if (count >= limit) return NO_ROOM;
-      const used = load<u32>(keyOffs + (<usize>count << 2));
-      if (<u64>used + klen > <u64>arenaCap) return NO_ROOM;
-      memory.copy(arena + used, kp, klen);
-      store<u32>(keyOffs + ((<usize>count + 1) << 2), used + klen);
+      const keyEnd = load<u32>(keyOffs + (<usize>count << 2));
+      if (<u64>keyEnd + klen > <u64>arenaCap) return NO_ROOM;
+      memory.copy(arena + keyEnd, kp, klen);
+      store<u32>(keyOffs + ((<usize>count + 1) << 2), keyEnd + klen);
       store<u32>(hashes + (<usize>count << 2), h);
-      store<u64>(at, (<u64>(count + 1) << 32) | <u64>h);
+      bucketPut(b + (<usize>popcnt(used) << 2), h, count, keyEnd, klen);
       return count;
     }
-    if (<u32>s == h) {
-      const g = <u32>(s >>> 32) - 1;
-      const ko = keyOffs + (<usize>g << 2);
-      const ks = load<u32>(ko);
-      if (load<u32>(ko, 4) - ks == klen && bytesEqual(arena + ks, kp, klen)) return g;
-    }
-    i = (i + 1) & mask;
+    i = (i + BUCKET_LANES) & mask;
   }
   return NO_ROOM; // unreachable
+}
+
+/**
+ * bytesFindOrInsert for the fold loops, which hold the table header: inlined, only the common case
+ * (the key is in its home bucket, in the first lane whose hash matches), so a hit reads one bucket
+ * line and the key's bytes and needs few live values; the rest (a later lane or bucket, a new key) is
+ * bytesProbe, out of line, which reads the other table fields from the header and starts over.
+ */
+// @ts-ignore: decorator
+@inline export function bytesGroupOf(
+  table: usize, slots: usize, mask: u32, shift: u32, arena: usize, count: u32, limit: u32, h: u32, kp: usize, klen: u32,
+): u32 {
+  if (mask >= BUCKET_MASK) {
+    const b = slots + (<usize>(byteSlot(h, shift, mask) & ~BUCKET_MASK) << 4);
+    const bits = i32x4.bitmask(i32x4.eq(v128.load(b), i32x4.splat(h)));
+    if (bits != 0) {
+      const lane = b + (<usize>ctz(bits) << 2);
+      // an empty lane (hash 0, h == 0) has length field 0, never klen + 1
+      if (load<u32>(lane, BK_LEN) == klen + 1 && bytesEqual(arena + load<u32>(lane, BK_OFF), kp, klen)) {
+        return load<u32>(lane, BK_GID) - 1;
+      }
+    }
+  }
+  return bytesProbe(table, count, limit, h, kp, klen);
+}
+
+/** The whole bytesFindOrInsert, with the table's fields read from its header (see bytesGroupOf). */
+function bytesProbe(table: usize, count: u32, limit: u32, h: u32, kp: usize, klen: u32): u32 {
+  const cap = probedCap(load<u32>(table + BT_CAP));
+  if (cap < BUCKET_LANES) return NO_ROOM;
+  return bytesFindOrInsert(
+    <usize>load<u32>(table + BT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + BT_KEY_OFFS),
+    <usize>load<u32>(table + BT_ARENA), load<u32>(table + BT_ARENA_CAP), <usize>load<u32>(table + BT_HASHES),
+    count, limit, h, kp, klen,
+  );
+}
+
+/** Fills the lane at `lane` (bucket + 4 * index) with group g: hash, g + 1, key offset and length. */
+// @ts-ignore: decorator
+@inline function bucketPut(lane: usize, h: u32, g: u32, off: u32, len: u32): void {
+  store<u32>(lane, h);
+  store<u32>(lane, g + 1, BK_GID);
+  store<u32>(lane, off, BK_OFF);
+  store<u32>(lane, len + 1, BK_LEN);
 }
 
 /** The group of u32 key `key`, inserting it as group `count` when new and count < limit; else NO_ROOM. */
@@ -249,23 +318,31 @@ export function table_bytes_intern(
 }
 
 /**
- * Re-inserts every group into newSlots (zeroed, u32[2*newCap], newCap a power of two) and points
- * the header at it. Walks groups in id order, reading each stored hash: no key bytes are touched.
- * A newCap too small to keep the table at most 3/4 full is refused: the header is left unchanged.
+ * Re-inserts every group into newSlots (zeroed, newCap * 16 bytes, newCap a power of two >= 4) and
+ * points the header at it. Walks groups in id order, reading each stored hash and key offsets: no
+ * key bytes are touched. A newCap too small to keep the table at most 3/4 full, or below one bucket,
+ * is refused: the header is left unchanged.
  */
 export function table_bytes_rehash(table: usize, newSlots: usize, newCap: u32): void {
   const count = load<u32>(table + BT_COUNT);
   const cap = probedCap(newCap);
-  assert(cap == newCap && count <= maxGroupsFor(cap), "rehash capacity too small or not a power of two");
-  if (count > maxGroupsFor(cap) || cap == 0) return;
+  assert(cap == newCap && cap >= BUCKET_LANES && count <= maxGroupsFor(cap), "rehash capacity too small or not a power of two");
+  if (count > maxGroupsFor(cap) || cap < BUCKET_LANES) return;
   const mask = cap - 1;
   const shift = slotShift(cap);
   const hashes = <usize>load<u32>(table + BT_HASHES);
+  const keyOffs = <usize>load<u32>(table + BT_KEY_OFFS);
+  let off = load<u32>(keyOffs);
   for (let g: u32 = 0; g < count; g++) {
     const h = load<u32>(hashes + (<usize>g << 2));
-    let i = byteSlot(h, shift, mask);
-    while (load<u64>(newSlots + (<usize>i << 3)) != 0) i = (i + 1) & mask;
-    store<u64>(newSlots + (<usize>i << 3), (<u64>(g + 1) << 32) | <u64>h);
+    const end = load<u32>(keyOffs + ((<usize>g + 1) << 2));
+    let i = byteSlot(h, shift, mask) & ~BUCKET_MASK;
+    let used: u32;
+    while ((used = ~i32x4.bitmask(i32x4.eq(v128.load(newSlots + (<usize>i << 4), BK_GID), i32x4.splat(0))) & 0xf) == 0xf) {
+      i = (i + BUCKET_LANES) & mask;
+    }
+    bucketPut(newSlots + (<usize>i << 4) + (<usize>popcnt(used) << 2), h, g, off, end - off);
+    off = end;
   }
   store<u32>(table + BT_SLOTS, <u32>newSlots);
   store<u32>(table + BT_CAP, newCap);

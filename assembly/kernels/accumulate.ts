@@ -14,9 +14,9 @@
 // Math.min/Math.max: NaN wins, and -0 < +0. count is an f64 so that avg = sum / count needs no convert.
 
 import {
-  BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_SLOTS,
+  BT_ARENA, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_SLOTS,
   NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SLOTS, NO_ROOM,
-  bytesFindOrInsert, maxGroupsFor, probedCap, recordAt, slotShift, u32FindOrInsert, u32Slot,
+  bytesGroupOf, maxGroupsFor, probedCap, recordAt, slotShift, u32FindOrInsert, u32Slot,
 } from "../table";
 import { murmur2Range, shardMagic, shardOf } from "../hash";
 
@@ -76,10 +76,7 @@ import { murmur2Range, shardMagic, shardOf } from "../hash";
   if (cap == 0) return from;
   const smask = cap - 1;
   const shift = slotShift(cap);
-  const tKeyOffs = <usize>load<u32>(table + BT_KEY_OFFS);
   const arena = <usize>load<u32>(table + BT_ARENA);
-  const arenaCap = load<u32>(table + BT_ARENA_CAP);
-  const tHashes = <usize>load<u32>(table + BT_HASHES);
   const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
   const cnt = <usize>load<u32>(acc + AC_COUNT);
   const sum = <usize>load<u32>(acc + AC_SUM);
@@ -97,7 +94,7 @@ import { murmur2Range, shardMagic, shardOf } from "../hash";
     const kp = keyBytes + ks;
     const klen = ke - ks;
     const h = hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
-    const g = bytesFindOrInsert(slots, smask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, kp, klen);
+    const g = bytesGroupOf(table, slots, smask, shift, arena, count, limit, h, kp, klen);
     if (g == NO_ROOM) break;
     if (g == count) count++;
     const v = mask & AGG_VALUES ? load<f64>(values + (<usize>r << 3)) : 0.0;
@@ -198,9 +195,8 @@ export function agg_u32(
     const ks = load<u32>(ko);
     const ke = load<u32>(ko, 4);
     assert(ke >= ks, "key offsets must be non-decreasing");
-    const g = bytesFindOrInsert(
-      <usize>load<u32>(table + BT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + BT_KEY_OFFS),
-      <usize>load<u32>(table + BT_ARENA), load<u32>(table + BT_ARENA_CAP), <usize>load<u32>(table + BT_HASHES),
+    const g = bytesGroupOf(
+      table, <usize>load<u32>(table + BT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + BT_ARENA),
       count, limit, h, keyBytes + ks, ke - ks,
     );
     if (g == NO_ROOM) return j;
@@ -228,10 +224,7 @@ export function agg_u32(
   const slots = <usize>load<u32>(table + BT_SLOTS);
   const smask = cap - 1;
   const shift = slotShift(cap);
-  const tKeyOffs = <usize>load<u32>(table + BT_KEY_OFFS);
   const arena = <usize>load<u32>(table + BT_ARENA);
-  const arenaCap = load<u32>(table + BT_ARENA_CAP);
-  const tHashes = <usize>load<u32>(table + BT_HASHES);
   const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
   const cnt = <usize>load<u32>(acc + AC_COUNT);
   const sum = <usize>load<u32>(acc + AC_SUM);
@@ -257,9 +250,8 @@ export function agg_u32(
         const ks = load<u32>(ko);
         const ke = load<u32>(ko, 4);
         assert(ke >= ks, "key offsets must be non-decreasing");
-        const g = bytesFindOrInsert(
-          slots, smask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit,
-          load<u32>(hashes + (<usize>q << 2)), keyBytes + ks, ke - ks,
+        const g = bytesGroupOf(
+          table, slots, smask, shift, arena, count, limit, load<u32>(hashes + (<usize>q << 2)), keyBytes + ks, ke - ks,
         );
         if (g == NO_ROOM) {
           store<u32>(table + BT_COUNT, count);
@@ -278,7 +270,7 @@ export function agg_u32(
       const ks = load<u32>(ko);
       const ke = load<u32>(ko, 4);
       assert(ke >= ks, "key offsets must be non-decreasing");
-      const g = bytesFindOrInsert(slots, smask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, keyBytes + ks, ke - ks);
+      const g = bytesGroupOf(table, slots, smask, shift, arena, count, limit, h, keyBytes + ks, ke - ks);
       if (g == NO_ROOM) break;
       if (g == count) count++;
       const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;

@@ -3,9 +3,10 @@
 // One shard's state is a few regions of the SharedArena, all addressed from two headers that never
 // move (so a worker holding the header pointers is never left behind by a growth):
 //
-//     headers (64 B region)          ByteShardTable                      U32ShardTable
-//     +---------------------+        slots    u64[cap]   (zeroed)        slots u64[cap]
-//     | table header  32 B  |------> groups   keyOffs u32[groupCap+1]    keys  u32[groupCap]
+//     headers (64 B region)          ByteShardTable (slots zeroed)       U32ShardTable
+//     +---------------------+
+//     | table header  32 B  |------> slots 16 B x cap (buckets of 4)      slots u64[cap]
+//     |                     |        groups   keyOffs u32[groupCap+1]    keys  u32[groupCap]
 //     | acc header    32 B  |--+              hashes  u32[groupCap]
 //     +---------------------+  |     arena    u8[arenaCap]  key bytes
 //                              +---> accumulators  count | sum | min | max  f64[groupCap], stamp u32[groupCap]
@@ -24,8 +25,8 @@ import { OptionError, SluiceError } from '../errors.js';
 import type { SharedArena } from '../runtime/memory.js';
 import {
   AC_CAP, AC_COUNT, AC_MAX, AC_MIN, AC_STAMP, AC_SUM, AC_SIZE,
-  BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_SIZE, BT_SLOTS,
-  NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SIZE, NT_SLOTS,
+  BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_MIN_SLOTS, BT_SIZE, BT_SLOT_BYTES, BT_SLOTS,
+  NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SIZE, NT_SLOT_BYTES, NT_SLOTS,
   type KernelExports,
 } from '../wasm/abi.js';
 
@@ -85,9 +86,17 @@ interface HeaderLayout {
   count: number;
   groupCap: number;
   size: number;
+  /** Bytes of one slot. */
+  slotBytes: number;
+  /** Fewest slots a table may have (a power of two). */
+  minSlots: number;
 }
-const BYTE_LAYOUT: HeaderLayout = { slots: BT_SLOTS, cap: BT_CAP, count: BT_COUNT, groupCap: BT_GROUP_CAP, size: BT_SIZE };
-const U32_LAYOUT: HeaderLayout = { slots: NT_SLOTS, cap: NT_CAP, count: NT_COUNT, groupCap: NT_GROUP_CAP, size: NT_SIZE };
+const BYTE_LAYOUT: HeaderLayout = {
+  slots: BT_SLOTS, cap: BT_CAP, count: BT_COUNT, groupCap: BT_GROUP_CAP, size: BT_SIZE, slotBytes: BT_SLOT_BYTES, minSlots: BT_MIN_SLOTS,
+};
+const U32_LAYOUT: HeaderLayout = {
+  slots: NT_SLOTS, cap: NT_CAP, count: NT_COUNT, groupCap: NT_GROUP_CAP, size: NT_SIZE, slotBytes: NT_SLOT_BYTES, minSlots: 1,
+};
 /** Both headers share one region: the table header, then the accumulator header. */
 const HEADERS_SIZE = Math.max(BT_SIZE, NT_SIZE) + AC_SIZE;
 
@@ -136,8 +145,8 @@ export abstract class ShardTable<I> {
     this.layout = layout;
     this.header = arena.alloc(HEADERS_SIZE, true);
     this.acc = this.header + layout.size;
-    const cap = nextPow2(slots);
-    this.setField(layout.slots, arena.alloc(cap * 8, true));
+    const cap = Math.max(layout.minSlots, nextPow2(slots));
+    this.setField(layout.slots, arena.alloc(cap * layout.slotBytes, true));
     this.setField(layout.cap, cap);
     this.accRegion = this.allocAcc(groups, 0, 0);
   }
@@ -284,7 +293,7 @@ export abstract class ShardTable<I> {
     if (this.growArenaFor(keyLen)) grew = true;
     const cap = this.slotCapacity;
     if (!fitsLoad(count + 1, cap)) {
-      let newCap = Math.max(2, cap * 2);
+      let newCap = Math.max(2, this.layout.minSlots, cap * 2);
       while (!fitsLoad(count + 1, newCap)) newCap *= 2;
       this.growSlots(newCap);
       grew = true;
@@ -304,7 +313,7 @@ export abstract class ShardTable<I> {
 
   private growSlots(newCap: number): void {
     const old = this.field(this.layout.slots);
-    const slots = this.arena.alloc(newCap * 8, true);
+    const slots = this.arena.alloc(newCap * this.layout.slotBytes, true);
     this.rehash(slots, newCap);
     if (this.field(this.layout.slots) !== slots) {
       this.arena.release(slots);

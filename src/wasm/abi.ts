@@ -16,16 +16,17 @@ export const AGG_MAX = 8;
 /**
  * Byte-string key table (assembly/table.ts): open addressing, key -> dense group id.
  *
- *     header (32 bytes)          slots: u32[2*cap]          groups (0..count-1)
- *     +-----------+              +------+-------+           keyOffs u32[groupCap+1]: key g is
- *     | slots   --+------------> | hash | gid+1 |  0 = empty   arena[keyOffs[g] .. keyOffs[g+1])
- *     | cap       |              +------+-------+           hashes  u32[groupCap]: murmur2 of key g
- *     | count     |
- *     | keyOffs ..| arena .. arenaCap .. groupCap .. hashes
- *     +-----------+
+ *     header (32 bytes)          slots: cap lanes, BT_SLOT_BYTES each, in 64-byte buckets of 4 lanes:
+ *     +-----------+              +----------+----------+--------------+----------------+
+ *     | slots   --+------------> | hash x4  | gid+1 x4 | key off x4   | key len + 1 x4 |  0 = empty lane
+ *     | cap       |              +----------+----------+--------------+----------------+
+ *     | count     |              groups (0..count-1): keyOffs u32[groupCap+1]: key g is
+ *     | keyOffs ..|              arena[keyOffs[g] .. keyOffs[g+1]); hashes u32[groupCap]: murmur2 of key g
+ *     +-----------+              (then arena, arenaCap, groupCap, hashes)
  *
- * A new group is inserted only while count < groupCap, keyOffs[count] + keyLen <= arenaCap and
- * (count + 1) * 4 <= cap * 3; otherwise the kernel stops and the host grows (TABLE_MAX_LOAD).
+ * cap is a power of two >= BT_MIN_SLOTS. A new group is inserted only while count < groupCap,
+ * keyOffs[count] + keyLen <= arenaCap and (count + 1) * 4 <= cap * 3; otherwise the kernel stops and
+ * the host grows (TABLE_MAX_LOAD).
  */
 export const BT_SLOTS = 0;
 export const BT_CAP = 4;
@@ -36,6 +37,10 @@ export const BT_ARENA_CAP = 20;
 export const BT_GROUP_CAP = 24;
 export const BT_HASHES = 28;
 export const BT_SIZE = 32;
+/** Bytes of one byte-table slot (a lane of a 4-lane, 64-byte bucket). */
+export const BT_SLOT_BYTES = 16;
+/** A byte table has at least one bucket: cap >= 4. */
+export const BT_MIN_SLOTS = 4;
 
 /** u32 key table: slots u32[2*cap] = (key, gid+1); keys u32[groupCap] holds the key of group g. */
 export const NT_SLOTS = 0;
@@ -44,6 +49,8 @@ export const NT_COUNT = 8;
 export const NT_KEYS = 12;
 export const NT_GROUP_CAP = 16;
 export const NT_SIZE = 32;
+/** Bytes of one u32-table slot: (key, gid + 1). */
+export const NT_SLOT_BYTES = 8;
 
 /**
  * Accumulators of one shard, columnar by group id. The host fills fresh capacity with

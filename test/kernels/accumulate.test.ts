@@ -257,6 +257,40 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     );
   });
 
+  it('agg_bytes and agg_bytes_shards stay exact when hashes collide in a bucket (0, 0xffffffff, few values), keys of 0..100 bytes', () => {
+    // hash 0 matches the hash field of empty lanes; one or a few hash values fill buckets and overflow
+    // into the next ones; S >= 1 shards of one table set, each grown from a single bucket mid-batch
+    const key = fc.oneof(byteKey, fc.integer({ min: 0, max: 100 }).chain((len) => fc.uint8Array({ minLength: len, maxLength: len, min: 0, max: 2 })));
+    const hashOf = fc.constantFrom<'murmur2' | 'zero' | 'ones' | 'few'>('murmur2', 'zero', 'ones', 'few');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, value), { maxLength: 200 }), hashOf, fc.integer({ min: 1, max: 3 }), mask, fc.nat(), (rows, mode, S, m, cut) => {
+        const keys = rows.map((r) => r[0]);
+        const values = rows.map((r) => r[1]);
+        const hashes = keys.map((k) =>
+          mode === 'zero' ? 0 : mode === 'ones' ? 0xffffffff : mode === 'few' ? [0, 0xffffffff, 0x80000000, 7][murmur2(k) & 3]! : murmur2(k) >>> 0);
+        const cols = putByteKeys(t, keys, values, hashes);
+        const n = keys.length;
+        const table = new ByteShardTable(t.arena, t.k, { groups: 1, slots: 2, keyBytes: 1 });
+        const mid = n === 0 ? 0 : cut % (n + 1);
+        const input = { keyOffs: cols.keyOffs, keyBytes: cols.keyBytes, hashes: cols.hashes, values: cols.values, perm: 0 };
+        table.aggregate(input, 0, mid, 4, m);
+        table.aggregate(input, mid, n, 4, m);
+        expectGroups(table, groupBy(n, (i) => bytesKey(keys[i]!), values), (g) => bytesKey(table.key(g)), m, 4);
+        table.free();
+        const set = ShardSet.bytes(t.arena, t.k, S, { groups: 1, slots: 2, keyBytes: 1 });
+        set.aggregate(input, cols.hashes, n, 4, m);
+        for (let s = 0; s < S; s++) {
+          const order = keys.map((_, i) => i).filter((i) => (hashes[i]! & 0x7fffffff) % S === s);
+          const tab = set.tables[s]!;
+          expectGroups(tab, groupBy(n, (i) => bytesKey(keys[i]!), values, order), (g) => bytesKey(tab.key(g)), m, 4);
+        }
+        set.free();
+        for (const r of cols.regions) t.arena.release(r);
+      }),
+      { numRuns: build === 'debug' ? 150 : 50 },
+    );
+  });
+
   it('ShardSet.u32 routes u32 keys by a caller-given hash column', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(skewed, value), { maxLength: 300 }), fc.integer({ min: 1, max: 7 }), mask, (rows, S, m) => {

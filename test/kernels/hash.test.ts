@@ -88,6 +88,26 @@ describe.each(['debug', 'release'] as const)('murmur2 (%s build)', (build) => {
     );
   });
 
+  it('hash_keys_murmur2 four keys at a time: every length 0..100 side by side, any count, offsets not from 0', () => {
+    // lanes of one group of four with different lengths (and so block counts and tails), counts that
+    // leave 0..3 keys for the one-by-one rest, and a column that starts inside a batch (keyOffs[0] > 0)
+    const key = fc.integer({ min: 0, max: 100 }).chain((len) => fc.uint8Array({ minLength: len, maxLength: len }));
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 23 }), fc.nat({ max: 5 }), (keys, skip) => {
+        const all = [...Array.from({ length: skip }, (_, i) => enc.encode(`lead-${i}`)), ...keys];
+        const cols = putByteKeys(t, all);
+        const from = skip;
+        const n = keys.length;
+        const out = t.arena.alloc(Math.max(n, 1) * 4);
+        t.k.hash_keys_murmur2(cols.keyOffs + from * 4, cols.keyBytes, n, out);
+        const want = all.slice(from).map((k) => kafkajsMurmur2(Buffer.from(k)) >>> 0);
+        expect(readU32(t, out, n)).toEqual(want);
+        for (const r of [...cols.regions, out]) t.arena.release(r);
+      }),
+      { numRuns: build === 'debug' ? 300 : 100 },
+    );
+  });
+
   it('crafted keys collide: murmur2Collisions really gives one hash for distinct keys', () => {
     const keys = murmur2Collisions(64);
     const hashes = new Set(keys.map((k) => wasmMurmur2(k)));

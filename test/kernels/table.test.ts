@@ -7,7 +7,9 @@ import { putByteKeys, putU32, readU32 } from '../helpers/key-columns.js';
 import { bytesKey } from '../reference/group-by.js';
 import { murmur2, murmur2Collisions } from '../reference/murmur2.js';
 import { ByteShardTable, U32ShardTable, type ShardTableOptions } from '../../src/state/shard-table.js';
-import { BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_SIZE, BT_SLOTS } from '../../src/wasm/abi.js';
+import {
+  BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_SIZE, BT_SLOT_BYTES, BT_SLOTS,
+} from '../../src/wasm/abi.js';
 
 const enc = new TextEncoder();
 const LENGTHS = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100];
@@ -83,12 +85,13 @@ describe.each(['debug', 'release'] as const)('byte key table (%s build)', (build
   it('interns like a first-seen Map, from tiny and default capacities, with and without perm', () => {
     // hash modes: murmur2 column, no column (the kernel hashes), or one hash for every key (so every
     // probe reaches the byte compare, and near twins must be told apart by their bytes alone)
-    const hashMode = fc.constantFrom<'column' | 'kernel' | 'equal'>('column', 'kernel', 'equal');
+    const hashMode = fc.constantFrom<'column' | 'kernel' | 'equal' | 'zero' | 'ones'>('column', 'kernel', 'equal', 'zero', 'ones');
     fc.assert(
       fc.property(fc.array(byteKey, { maxLength: 120 }), sizes, fc.boolean(), hashMode, (keys, size, usePerm, mode) => {
         const order = usePerm ? keys.map((_, i) => i).sort((a, b) => ((a * 7919) % 13) - ((b * 7919) % 13) || b - a) : undefined;
         const used = t.arena.usedBytes;
-        const hashes = mode === 'equal' ? keys.map(() => 0x5a5a5a5a) : undefined;
+        const forced: Record<string, number | undefined> = { equal: 0x5a5a5a5a, zero: 0, ones: 0xffffffff };
+        const hashes = forced[mode] !== undefined ? keys.map(() => forced[mode]!) : undefined;
         checkByteIntern(t, keys, size, order, hashes, mode !== 'kernel').free();
         expect(t.arena.usedBytes).toBe(used);
       }),
@@ -125,7 +128,7 @@ describe.each(['debug', 'release'] as const)('byte key table (%s build)', (build
     // a raw header: groupCap 2, cap 4 (room for 3 by load), arena 5 bytes
     const { arena, k } = t;
     const header = arena.alloc(BT_SIZE, true);
-    const slots = arena.alloc(4 * 8, true);
+    const slots = arena.alloc(4 * BT_SLOT_BYTES, true);
     const offs = arena.alloc(3 * 4, true);
     const bytes = arena.alloc(5);
     const hashes = arena.alloc(2 * 4);
@@ -154,11 +157,20 @@ describe.each(['debug', 'release'] as const)('byte key table (%s build)', (build
     set(BT_ARENA_CAP, 6);
     expect(k.table_bytes_intern(header, cols.keyOffs, cols.keyBytes, cols.hashes, 0, 3, 5, out) >>> 0).toBe(5);
     expect(readU32(t, out, 5)).toEqual([0, 1, 0, 2, 1]);
-    // cap 2 holds one group only: a fresh table stops at the second distinct key
-    set(BT_COUNT, 0); arena.u32.fill(0, slots >>> 2, (slots >>> 2) + 8); set(BT_CAP, 2);
-    expect(k.table_bytes_intern(header, cols.keyOffs, cols.keyBytes, cols.hashes, 0, 0, 5, out) >>> 0).toBe(1);
-    // a rehash into a bigger slot array keeps every group findable
-    const slots8 = arena.alloc(8 * 8, true);
+    // cap 2 is less than one bucket and holds no group: a fresh table stops at the first record
+    set(BT_COUNT, 0); arena.u32.fill(0, slots >>> 2, (slots >>> 2) + 16); set(BT_CAP, 2);
+    expect(k.table_bytes_intern(header, cols.keyOffs, cols.keyBytes, cols.hashes, 0, 0, 5, out) >>> 0).toBe(0);
+    expect(arena.u32[(header + BT_COUNT) >>> 2]).toBe(0);
+    // cap 4 (one bucket) again, first two records only; then a rehash into a bigger slot array keeps
+    // every group findable, and a rehash below one bucket is refused
+    set(BT_CAP, 4);
+    expect(k.table_bytes_intern(header, cols.keyOffs, cols.keyBytes, cols.hashes, 0, 0, 2, out) >>> 0).toBe(2);
+    if (build === 'release') {
+      const slots2 = arena.alloc(2 * BT_SLOT_BYTES, true);
+      k.table_bytes_rehash(header, slots2, 2);
+      expect(arena.u32[(header + BT_SLOTS) >>> 2]).toBe(slots);
+    }
+    const slots8 = arena.alloc(8 * BT_SLOT_BYTES, true);
     k.table_bytes_rehash(header, slots8, 8);
     expect(arena.u32[(header + BT_SLOTS) >>> 2]).toBe(slots8);
     expect(k.table_bytes_intern(header, cols.keyOffs, cols.keyBytes, cols.hashes, 0, 0, 5, out) >>> 0).toBe(5);
