@@ -23,7 +23,7 @@ export function heap_base(): usize {
 }
 
 export { murmur2, hash_keys_murmur2, hash_u32 } from "./hash";
-export { partition, partition_blocks, partition_range } from "./kernels/partition";
+export { partition, partition_blocks, partition_range, scatter_range } from "./kernels/partition";
 export {
   table_bytes_intern, table_bytes_rehash, table_u32_intern, table_u32_rehash,
 } from "./table";

@@ -1,5 +1,5 @@
 // piscina worker of suite 1: instantiates the kernels once over the shared memory and runs one
-// row range (hashing, partitioning) or one shard range (folding) of an in-memory batch per task.
+// row range (hashing, partitioning, scattering) or one shard range (folding) of an in-memory batch per task.
 
 import { workerData } from 'node:worker_threads'; // the pool's workerData, without loading piscina's pool code here
 import { instantiateKernels } from '../dist/wasm/module.js';
@@ -52,7 +52,21 @@ export interface PartsRange extends Omit<ShardRange, 'op' | 'keyBytes' | 'hashes
   perm: number;
 }
 
-export type BenchTask = HashRange | ShardRange | PartitionRange | PartsRange;
+/** Phase 1 of the scattered fold: rows [from, to) of u32 keys and f64 values stably sorted by shard of hashes[j] into outKeys/outValues (scatter_range). */
+export interface ScatterRange {
+  op: 'scatter';
+  hashes: number;
+  keys: number;
+  values: number;
+  from: number;
+  to: number;
+  shards: number;
+  starts: number;
+  outKeys: number;
+  outValues: number;
+}
+
+export type BenchTask = HashRange | ShardRange | PartitionRange | PartsRange | ScatterRange;
 
 const init = workerData as { module: WebAssembly.Module; memory: WebAssembly.Memory };
 const k = instantiateKernels(init.module, init.memory);
@@ -65,6 +79,9 @@ export default function run(t: BenchTask): number {
       return t.to;
     case 'partition':
       k.partition_blocks(t.hashes, t.from, t.to, t.block, t.shards, t.starts, t.perm);
+      return t.to;
+    case 'scatter':
+      k.scatter_range(t.hashes, t.keys, t.values, t.from, t.to, t.shards, t.starts, t.outKeys, t.outValues);
       return t.to;
     case 'u32-parts':
       return k.agg_u32_parts(t.tables, t.accs, t.shards, t.lo, t.hi, t.keys, t.values, t.starts, t.parts, t.perm, t.from, 1, t.mask) >>> 0;

@@ -105,11 +105,15 @@ const BLOCK_ROWS = 16_384;
  *   64-row bit-block route). A list fold gathering the same rows measured slower (its row's key
  *   offsets, hash, value and key bytes each cost a fresh line; the routed scan streams them).
  *
+ * - u32 keys whose sample says the state outgrows the caches (K2), on any number of workers: the
+ *   scattered fold over SCATTER_SHARDS shards (scatteredRun).
+ *
  * When a table is full the kernel stops, the host grows that shard and the worker resumes.
  */
 export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: number, w: KernelWorkload, c: Loaded): Promise<ShardSet<U32ShardTable> | ShardSet<ByteShardTable>> {
   const n = w.rows;
   const mask = AGG_COUNT | AGG_SUM;
+  if (w.kind === 'u32' && scatters(rt, c.keys, n)) return scatteredRun(rt, pool, workers, c, n, mask);
   let hashes = c.keys;
   if (w.kind === 'bytes') {
     hashes = c.hashes;
@@ -165,6 +169,77 @@ export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: numbe
   }
   const runs: Promise<void>[] = [];
   for (let s = 0; s < workers; s++) runs.push(shard(s));
+  await Promise.all(runs);
+  return set;
+}
+
+/** Shards of the scattered fold: enough that a million keys' shard tables are each a fraction of L2's size. */
+const SCATTER_SHARDS = 16;
+/** Rows sampled (spread evenly over the batch) to tell a table that outgrows the caches. */
+const SAMPLE_ROWS = 16_384;
+
+/**
+ * Whether a batch of u32 keys folds faster scattered than directly (one worker: one table; two or more:
+ * the two-phase fold): when more than half of a sample of its keys are distinct, the state outgrows
+ * the caches, and each row of a direct fold misses DRAM on its slot, key and accumulators, while a
+ * shard's table of the scattered fold is 1/S of it. With few keys the direct fold's tables stay in L1
+ * and the scatter pass is pure cost (K1: 395M rows/s direct against 153M scattered, one worker; K2:
+ * 23M against 61M). SLUICE_BENCH_U32 = direct | scatter forces a path (for measuring both).
+ */
+function scatters(rt: KernelRuntime, keys: number, n: number): boolean {
+  const forced = process.env.SLUICE_BENCH_U32;
+  if (forced === 'scatter' || forced === 'direct') return forced === 'scatter';
+  return sampleDistinct(rt.arena.u32, keys >>> 2, n, SAMPLE_ROWS) * 2 > Math.min(n, SAMPLE_ROWS);
+}
+
+/** Distinct values among `m` keys spread evenly over u32 keys[at, at + n), counted in a typed-array set. */
+function sampleDistinct(u32: Uint32Array, at: number, n: number, m: number): number {
+  m = Math.min(m, n);
+  const cap = 1 << Math.ceil(Math.log2(2 * m + 1));
+  const slots = new Uint32Array(cap);
+  const used = new Uint8Array(cap);
+  let distinct = 0;
+  for (let i = 0; i < m; i++) {
+    const key = u32[at + Math.floor((i * n) / m)]!;
+    let p = Math.imul(key, 0x9e3779b1) >>> 0 & (cap - 1);
+    while (used[p] && slots[p] !== key) p = (p + 1) & (cap - 1);
+    if (!used[p]) {
+      used[p] = 1;
+      slots[p] = key;
+      distinct++;
+    }
+  }
+  return distinct;
+}
+
+/**
+ * The scattered fold of u32 keys: phase 1, task t per row range, moves its rows' keys and values into
+ * shard order (scatter_range); phase 2, task per shard, folds the shard's segments (range 0's, then
+ * range 1's, ...) as the single shard of its table (agg_u32_shards with S = 1: the direct loop), so each
+ * key folds in input order and the table a task touches is the only one, 1/S of the state.
+ */
+async function scatteredRun(rt: KernelRuntime, pool: Piscina, workers: number, c: Loaded, n: number, mask: number): Promise<ShardSet<U32ShardTable>> {
+  const S = SCATTER_SHARDS;
+  const set = ShardSet.u32(rt.arena, rt.k, S);
+  const part = set.scatterBuffers(n, workers);
+  await Promise.all(part.ranges.map((r) => pool.run({
+    op: 'scatter', hashes: c.keys, keys: c.keys, values: c.values, from: r.lo, to: r.hi, shards: S, starts: r.starts, outKeys: part.keys, outValues: part.values,
+  } satisfies BenchTask)));
+  const input = { keys: part.keys, values: part.values, perm: 0 };
+  const shard = async (s: number): Promise<void> => {
+    for (const [a, b] of set.scatteredSegments(part, s)) {
+      for (let from = a; from < b;) {
+        const task: BenchTask = {
+          op: 'u32', tables: set.tablePtrs + 4 * s, accs: set.accPtrs + 4 * s, shards: 1, lo: 0, hi: 1,
+          keys: part.keys, keyBytes: 0, hashes: part.keys, values: part.values, from, to: b, mask,
+        };
+        from = (await pool.run(task)) as number;
+        if (from < b) set.growShard(s, input, from);
+      }
+    }
+  };
+  const runs: Promise<void>[] = [];
+  for (let s = 0; s < S; s++) runs.push(shard(s));
   await Promise.all(runs);
   return set;
 }

@@ -1,4 +1,5 @@
-// Stable counting sort of a batch's records (or of one row range of it) by shard = (murmur2 & 0x7fffffff) % shards (Kafka's default partitioner).
+// Stable counting sort of a batch's records (or of one row range of it) by shard = (murmur2 & 0x7fffffff) % shards (Kafka's default partitioner);
+// scatter_range sorts the rows' keys and values themselves rather than their indexes.
 //
 //     hashes  h0 h1 h2 h3 h4 h5         shard(h)  1  0  1  2  0  1
 //     outStarts [0, 2, 5, 6]            outPerm   1  4 | 0  2  5 | 3
@@ -20,10 +21,12 @@
 
 import { shardMagic, shardOf } from "../hash";
 
+/**
+ * outStarts[s] = where shard s's rows begin among positions [lo, hi): a histogram of rows [lo, hi) by
+ * shard, then its exclusive prefix sum from lo; outStarts[shards] = hi. outStarts must be zeroed.
+ */
 // @ts-ignore: decorator
-@inline function sortInto(
-  hashes: usize, lo: u32, hi: u32, shards: u32, outStarts: usize, outPerm: usize, magic: u64,
-): void {
+@inline function shardStarts(hashes: usize, lo: u32, hi: u32, shards: u32, outStarts: usize, magic: u64): void {
   for (let i = lo; i < hi; i++) {
     const p = outStarts + (<usize>shardOf(load<u32>(hashes + (<usize>i << 2)), shards, magic) << 2);
     store<u32>(p, load<u32>(p) + 1);
@@ -36,17 +39,46 @@ import { shardMagic, shardOf } from "../hash";
     sum += c;
   }
   store<u32>(outStarts + (<usize>shards << 2), hi);
+}
+
+/** After a scatter used outStarts[s] as shard s's cursor, each holds its shard's end, the next one's start: shifts them back into starts. */
+// @ts-ignore: decorator
+@inline function endsToStarts(outStarts: usize, shards: u32, lo: u32): void {
+  for (let s = shards; s > 1; s--) {
+    store<u32>(outStarts + (<usize>(s - 1) << 2), load<u32>(outStarts + (<usize>(s - 2) << 2)));
+  }
+  store<u32>(outStarts, lo);
+}
+
+// @ts-ignore: decorator
+@inline function sortInto(
+  hashes: usize, lo: u32, hi: u32, shards: u32, outStarts: usize, outPerm: usize, magic: u64,
+): void {
+  shardStarts(hashes, lo, hi, shards, outStarts, magic);
   for (let i = lo; i < hi; i++) {
     const p = outStarts + (<usize>shardOf(load<u32>(hashes + (<usize>i << 2)), shards, magic) << 2);
     const at = load<u32>(p);
     store<u32>(outPerm + (<usize>at << 2), i);
     store<u32>(p, at + 1);
   }
-  // cursors now hold each shard's end = the next shard's start
-  for (let s = shards; s > 1; s--) {
-    store<u32>(outStarts + (<usize>(s - 1) << 2), load<u32>(outStarts + (<usize>(s - 2) << 2)));
+  endsToStarts(outStarts, shards, lo);
+}
+
+/** sortInto that moves each row's u32 key and f64 value (values != 0) to its place instead of writing its index. */
+// @ts-ignore: decorator
+@inline function scatterInto(
+  hashes: usize, keys: usize, values: usize, lo: u32, hi: u32, shards: u32,
+  outStarts: usize, outKeys: usize, outValues: usize, magic: u64,
+): void {
+  shardStarts(hashes, lo, hi, shards, outStarts, magic);
+  for (let i = lo; i < hi; i++) {
+    const p = outStarts + (<usize>shardOf(load<u32>(hashes + (<usize>i << 2)), shards, magic) << 2);
+    const at = load<u32>(p);
+    store<u32>(outKeys + (<usize>at << 2), load<u32>(keys + (<usize>i << 2)));
+    if (values != 0) store<f64>(outValues + (<usize>at << 3), load<f64>(values + (<usize>i << 3)));
+    store<u32>(p, at + 1);
   }
-  store<u32>(outStarts, lo);
+  endsToStarts(outStarts, shards, lo);
 }
 
 /**
@@ -124,4 +156,25 @@ export function partition_blocks(
     partition_range(hashes, at, at + min(block, hi - at), shards, starts, outPerm);
     starts += stride;
   }
+}
+
+/**
+ * partition_range that moves the rows themselves: rows [lo, hi) of u32 keys (and f64 values, unless
+ * values = 0), stably sorted by the shard of hashes[i], are written to outKeys[lo, hi) (outValues[lo,
+ * hi)), shard s's at positions [outStarts[s], outStarts[s+1]) in input order; outStarts u32[shards+1]
+ * absolute, outStarts[0] = lo, outStarts[shards] = hi. Phase 1 of the scattered fold: each shard's rows
+ * then lie contiguous, and a shard's fold streams them into a table that is the only one it touches.
+ * W tasks may scatter adjacent ranges into the same columns at once. lo > hi or shards = 0 writes
+ * nothing (asserted in the debug build).
+ */
+export function scatter_range(
+  hashes: usize, keys: usize, values: usize, lo: u32, hi: u32, shards: u32,
+  outStarts: usize, outKeys: usize, outValues: usize,
+): void {
+  assert(shards > 0 && lo <= hi, "scatter_range: shards must be at least 1 and lo <= hi");
+  if (shards == 0 || lo > hi) return;
+  memory.fill(outStarts, 0, (<usize>shards + 1) << 2);
+  const magic = shardMagic(shards);
+  if (magic == 0) scatterInto(hashes, keys, values, lo, hi, shards, outStarts, outKeys, outValues, 0);
+  else scatterInto(hashes, keys, values, lo, hi, shards, outStarts, outKeys, outValues, magic);
 }

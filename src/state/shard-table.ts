@@ -108,6 +108,9 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   return value;
 }
 
+/** n rounded up to a multiple of 8 (an f64 column's alignment). */
+const align8 = (n: number): number => Math.ceil(n / 8) * 8;
+
 function checkRange(from: number, to: number): void {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to > U32_LIMIT) {
     throw new RangeError(`record range [${from}, ${to}) must satisfy 0 <= from <= to < 2^32`);
@@ -653,6 +656,23 @@ export interface PartitionSlice {
   starts: number;
 }
 
+/**
+ * Where phase 1 of the scattered fold puts a batch of u32-keyed rows (see `ShardSet.scatterBuffers`):
+ * row range t's rows, stably sorted by shard (scatter_range), in its slice of the key and value columns.
+ *
+ *     starts u32[T*(S+1)]   range t, shard s: rows [starts[t*(S+1)+s], starts[t*(S+1)+s+1]) of keys/values
+ *     keys u32[n], values f64[n]
+ *
+ * A shard's rows in input order are range 0's segment, then range 1's, ...: contiguous runs that
+ * agg_u32_shards folds as one shard of one table (the table's pointers at tablePtrs + 4s, accPtrs + 4s).
+ */
+export interface ScatterPartition {
+  /** The row range of each phase-1 task, with its starts. */
+  ranges: PartitionSlice[];
+  keys: number;
+  values: number;
+}
+
 type InputOf<T> = T extends ShardTable<infer I> ? I : never;
 
 /** One routing-kernel call (agg_bytes_shards / agg_u32_shards) over shards [0, S): returns where it stopped. */
@@ -797,6 +817,29 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
     return out;
   }
 
+  /**
+   * The buffers of a scattered fold of n u32-keyed rows (values f64 unless `values` is false) in `tasks`
+   * row ranges, in the set's scratch (reused across batches, valid until the next call): each phase-1 task
+   * scatters its range (scatter_range), then each shard's segments fold one after the other (ScatterPartition).
+   */
+  scatterBuffers(n: number, tasks: number, values = true): ScatterPartition {
+    checkRange(0, n);
+    const T = Math.max(1, Math.min(tasks, n));
+    const stride = (this.tables.length + 1) * 4;
+    const startsBytes = align8(T * stride);
+    const keysBytes = align8(n * 4);
+    const starts = this.scratchFor(startsBytes + keysBytes + (values ? n * 8 : 0));
+    const ranges: PartitionSlice[] = [];
+    for (let t = 0; t < T; t++) ranges.push({ lo: Math.floor((t * n) / T), hi: Math.floor(((t + 1) * n) / T), starts: starts + t * stride });
+    return { ranges, keys: starts + startsBytes, values: values ? starts + startsBytes + keysBytes : 0 };
+  }
+
+  /** Shard s's segments of a scattered batch (after phase 1), in fold order: [from, to) rows of its keys/values. */
+  scatteredSegments(part: ScatterPartition, s: number): Array<[number, number]> {
+    const u32 = this.arena.u32;
+    return part.ranges.map((r) => [u32[(r.starts >>> 2) + s]!, u32[(r.starts >>> 2) + s + 1]!] as [number, number]);
+  }
+
   /** Rows of shards [shardLo, shardHi) in a range partition: the position agg_*_parts returns when done. */
   partsTotal(part: RangePartition, shardLo: number, shardHi: number): number {
     const u32 = this.arena.u32;
@@ -867,8 +910,13 @@ export class ShardSet<T extends ShardTable<ByteKeyInput> | ShardTable<U32KeyInpu
    */
   growShardFor(input: InputOf<T>, hashes: number, stop: number): number {
     const s = this.shardOf(this.arena.u32[(hashes >>> 2) + stop]!);
-    (this.tables[s] as ShardTable<InputOf<T>>).growFor({ ...input, perm: 0 }, stop);
+    this.growShard(s, input, stop);
     return s;
+  }
+
+  /** After a kernel folding rows of shard s alone (a scattered segment, say) stopped at row `stop`, grows shard s's table. */
+  growShard(s: number, input: InputOf<T>, stop: number): void {
+    (this.tables[s] as ShardTable<InputOf<T>>).growFor({ ...input, perm: 0 }, stop);
   }
 
   /**

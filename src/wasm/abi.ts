@@ -165,6 +165,15 @@ export interface KernelExports {
    * starts are outStarts + k*(shards+1)*4. block >= 1.
    */
   partition_blocks(hashes: number, lo: number, hi: number, block: number, shards: number, outStarts: number, outPerm: number): void;
+  /**
+   * partition_range that moves the rows: u32 keys[i] (and f64 values[i], unless values = 0) of rows
+   * [lo, hi), stably sorted by shard of hashes[i], into outKeys[lo, hi) (outValues[lo, hi)); shard s's
+   * rows at [outStarts[s], outStarts[s+1]), positions absolute. Phase 1 of the scattered fold.
+   */
+  scatter_range(
+    hashes: number, keys: number, values: number, lo: number, hi: number, shards: number,
+    outStarts: number, outKeys: number, outValues: number,
+  ): void;
 
   /**
    * Interns keys of records perm[j] (j in [from, to); perm = 0 means record j) into a byte table,

@@ -371,6 +371,40 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     );
   });
 
+  it('the scattered fold (scatter_range from T tasks, then each shard\'s segments as a one-shard set), growing mid-segment, fills each shard as the in-order reference', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 4 }), mask, fc.boolean(),
+        (rows, S, T, m, withValues) => {
+          const { keys, values, n, kp, vp, hashes, hp } = u32Rows(t, rows);
+          const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
+          const part = set.scatterBuffers(n, T, withValues);
+          expect(part.ranges.length).toBe(Math.max(1, Math.min(T, n)));
+          // the ranges scatter in any order: each writes its own slice
+          for (const r of [...part.ranges].reverse()) t.k.scatter_range(hp, kp, withValues ? vp : 0, r.lo, r.hi, S, r.starts, part.keys, part.values);
+          const input = { keys: part.keys, values: part.values, perm: 0 };
+          for (let sh = 0; sh < S; sh++) {
+            for (const [a, b] of set.scatteredSegments(part, sh)) {
+              let j = a;
+              while ((j = t.k.agg_u32_shards(set.tablePtrs + 4 * sh, set.accPtrs + 4 * sh, 1, 0, 1, part.keys, part.keys, part.values, j, b, 4, m) >>> 0) < b) {
+                set.growShard(sh, input, j);
+              }
+            }
+          }
+          const { perm, starts } = stablePartition(hashes, S);
+          for (let sh = 0; sh < S; sh++) {
+            const order = perm.slice(starts[sh], starts[sh + 1]);
+            expectGroups(set.tables[sh]!, groupBy(0, (i) => keys[i]!, withValues ? values : undefined, order), (g) => set.tables[sh]!.key(g), withValues ? m : m & AGG_COUNT, 4);
+          }
+          set.free();
+          for (const r of [kp, vp, hp]) t.arena.release(r);
+        },
+      ),
+      { numRuns: build === 'debug' ? 100 : 40 },
+    );
+  });
+
   it('agg_u32_parts on tables larger than L2 (the prefetching loop) equals the routed fold bit for bit', () => {
     const n = 300_000;
     const keys: number[] = [];

@@ -1,10 +1,11 @@
-// partition (and partition_range over one row range) is a stable counting sort by Kafka's shard of each hash, equal to the reference on random and hostile hashes.
+// partition (and partition_range over one row range) is a stable counting sort by Kafka's shard of each hash, equal to the reference on random and hostile hashes;
+// scatter_range sorts the rows' keys and values the same way.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadTestKernels } from '../helpers/wasm.js';
-import { putU32, readU32 } from '../helpers/key-columns.js';
-import { stablePartition, stableRangePartition } from '../reference/partition.js';
+import { putF64, putU32, readU32 } from '../helpers/key-columns.js';
+import { stablePartition, stableRangePartition, stableRangeScatter } from '../reference/partition.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 /** Hashes with the corners a shard computation can get wrong: the sign bit, all ones, all equal. */
@@ -151,5 +152,103 @@ describe.each(['debug', 'release'] as const)('partition (%s build)', (build) => 
 
   it('partition_range of an empty range writes starts of lo alone', () => {
     expect(runRange([5, 6, 7], 2, 2, 3)).toEqual({ starts: [2, 2, 2, 2], perm: [0xdeadbeef, 0xdeadbeef, 0xdeadbeef] });
+  });
+
+  const SENTINEL_F64 = -1.2345e300;
+  /** scatter_range of rows [lo, hi) (values = 0 when `withValues` is false) into sentinel-filled output columns. */
+  const runScatter = (hs: number[], keys: number[], values: number[], lo: number, hi: number, s: number, withValues = true) => {
+    const n = hs.length;
+    const hp = putU32(t, hs);
+    const kp = putU32(t, keys);
+    const vp = putF64(t, values);
+    const starts = t.arena.alloc((s + 1) * 4);
+    const outKeys = putU32(t, new Array<number>(n).fill(0xdeadbeef));
+    const outValues = putF64(t, new Array<number>(n).fill(SENTINEL_F64));
+    t.k.scatter_range(hp, kp, withValues ? vp : 0, lo, hi, s, starts, outKeys, outValues);
+    const out = {
+      starts: readU32(t, starts, s + 1),
+      keys: readU32(t, outKeys, n),
+      values: Array.from(t.arena.f64.subarray(outValues >>> 3, (outValues >>> 3) + n)),
+    };
+    for (const r of [hp, kp, vp, starts, outKeys, outValues]) t.arena.release(r);
+    return out;
+  };
+  /** Rows: a hash, an unrelated u32 key and any f64 value (-0, NaN, infinities included). */
+  const rows = fc.array(fc.tuple(fc.oneof(u32, hostileHash), u32, fc.double()), { maxLength: 400 });
+  const rangeOf = <T>(xs: T[]) => fc.tuple(fc.integer({ min: 0, max: xs.length }), fc.integer({ min: 0, max: xs.length })).map(([a, b]) => (a <= b ? [a, b] : [b, a]));
+
+  it('scatter_range moves the keys and values of one row range into the reference order, nothing else written', () => {
+    fc.assert(
+      fc.property(
+        rows.chain((rs) => fc.tuple(fc.constant(rs), rangeOf(rs))),
+        fc.oneof(shards, fc.constant(2)),
+        ([rs, [lo, hi]], s) => {
+          const [hs, keys, values] = [rs.map((r) => r[0]), rs.map((r) => r[1]), rs.map((r) => r[2])];
+          const ref = stableRangeScatter(hs, keys, values, lo!, hi!, s);
+          const got = runScatter(hs, keys, values, lo!, hi!, s);
+          expect(got.starts).toEqual(ref.starts);
+          expect(got.keys.slice(lo, hi)).toEqual(ref.keys);
+          for (let j = 0; j < ref.values.length; j++) expect(Object.is(got.values[lo! + j], ref.values[j])).toBe(true);
+          expect(got.keys.slice(0, lo).concat(got.keys.slice(hi)).every((x) => x === 0xdeadbeef)).toBe(true);
+          expect(got.values.slice(0, lo).concat(got.values.slice(hi)).every((x) => x === SENTINEL_F64)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('scatter_range without values moves the keys alone', () => {
+    fc.assert(
+      fc.property(rows, fc.integer({ min: 1, max: 20 }), (rs, s) => {
+        const [hs, keys, values] = [rs.map((r) => r[0]), rs.map((r) => r[1]), rs.map((r) => r[2])];
+        const got = runScatter(hs, keys, values, 0, rs.length, s, false);
+        const ref = stableRangeScatter(hs, keys, values, 0, rs.length, s);
+        expect(got.starts).toEqual(ref.starts);
+        expect(got.keys).toEqual(ref.keys);
+        expect(got.values.every((x) => x === SENTINEL_F64)).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('scatter_range over W adjacent ranges, segments taken range by range, gives each shard its rows in input order', () => {
+    fc.assert(
+      fc.property(rows, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 20 }), (rs, W, s) => {
+        const n = rs.length;
+        const [hs, keys, values] = [rs.map((r) => r[0]), rs.map((r) => r[1]), rs.map((r) => r[2])];
+        const hp = putU32(t, hs);
+        const kp = putU32(t, keys);
+        const vp = putF64(t, values);
+        const starts = t.arena.alloc(W * (s + 1) * 4);
+        const outKeys = t.arena.alloc(Math.max(n, 1) * 4);
+        const outValues = t.arena.alloc(Math.max(n, 1) * 8);
+        for (let w = W - 1; w >= 0; w--) {
+          t.k.scatter_range(hp, kp, vp, Math.floor((w * n) / W), Math.floor(((w + 1) * n) / W), s, starts + w * (s + 1) * 4, outKeys, outValues);
+        }
+        const st = readU32(t, starts, W * (s + 1));
+        const ok = readU32(t, outKeys, n);
+        const ov = Array.from(t.arena.f64.subarray(outValues >>> 3, (outValues >>> 3) + n));
+        const ref = stableRangeScatter(hs, keys, values, 0, n, s);
+        for (let shard = 0; shard < s; shard++) {
+          const gotKeys: number[] = [];
+          const gotValues: number[] = [];
+          for (let w = 0; w < W; w++) {
+            gotKeys.push(...ok.slice(st[w * (s + 1) + shard], st[w * (s + 1) + shard + 1]));
+            gotValues.push(...ov.slice(st[w * (s + 1) + shard], st[w * (s + 1) + shard + 1]));
+          }
+          const [a, b] = [ref.starts[shard]!, ref.starts[shard + 1]!];
+          expect(gotKeys).toEqual(ref.keys.slice(a, b));
+          expect(gotValues.every((v, j) => Object.is(v, ref.values[a + j]))).toBe(true);
+        }
+        for (const r of [hp, kp, vp, starts, outKeys, outValues]) t.arena.release(r);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('scatter_range of an empty range writes starts of lo alone', () => {
+    expect(runScatter([5, 6, 7], [1, 2, 3], [0.5, 1.5, 2.5], 1, 1, 2)).toEqual({
+      starts: [1, 1, 1], keys: [0xdeadbeef, 0xdeadbeef, 0xdeadbeef], values: [SENTINEL_F64, SENTINEL_F64, SENTINEL_F64],
+    });
   });
 });

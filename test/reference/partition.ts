@@ -23,3 +23,17 @@ export function stableRangePartition(hashes: ArrayLike<number>, lo: number, hi: 
   const part = stablePartition(Array.prototype.slice.call(hashes, lo, hi) as number[], shards);
   return { starts: part.starts.map((x) => x + lo), perm: part.perm.map((x) => x + lo) };
 }
+
+export interface Scattered {
+  starts: number[];
+  keys: number[];
+  values: number[];
+}
+
+/** The rows [lo, hi) themselves in stableRangePartition's order: keys[j] and values[j] are those of row perm[j]. */
+export function stableRangeScatter(
+  hashes: ArrayLike<number>, keys: ArrayLike<number>, values: ArrayLike<number>, lo: number, hi: number, shards: number,
+): Scattered {
+  const part = stableRangePartition(hashes, lo, hi, shards);
+  return { starts: part.starts, keys: part.perm.map((i) => keys[i]!), values: part.perm.map((i) => values[i]!) };
+}
