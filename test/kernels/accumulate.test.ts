@@ -28,6 +28,8 @@ const byteKey = fc.oneof(
 /** Zipf-like: a few hot keys and a long tail. */
 const skewed = fc.integer({ min: 1, max: 2 ** 20 }).map((x) => Math.floor(2 ** 20 / x) % 5000);
 const mask = fc.integer({ min: 1, max: 15 });
+/** u32 rows whose keys include the two ends of the range. */
+const edgeU32Rows = fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 });
 const sizes = fc.constantFrom<ShardTableOptions>({ groups: 1, slots: 2, keyBytes: 1 }, {});
 
 /** Checks every group's columns against the reference: bit-identical, columns outside mask at their initial values. */
@@ -77,6 +79,18 @@ function u32Rows(t: TestKernels, rows: Array<[number, number]>) {
   return { keys, values, n: keys.length, hashes, kp: putU32(t, keys), vp: putF64(t, values), hp: putU32(t, hashes) };
 }
 
+/** Each shard of a u32 set (stamp 4) holds its keys' rows folded in input order, as the reference folds them. */
+function expectShardsInOrder(
+  set: ShardSet<U32ShardTable>, rows: { keys: number[]; values: number[]; hashes: number[] }, withValues: boolean, m: number,
+): void {
+  const S = set.size;
+  const { perm, starts } = stablePartition(rows.hashes, S);
+  for (let s = 0; s < S; s++) {
+    const order = perm.slice(starts[s], starts[s + 1]);
+    expectGroups(set.tables[s]!, groupBy(0, (i) => rows.keys[i]!, withValues ? rows.values : undefined, order), (g) => set.tables[s]!.key(g), withValues ? m : m & AGG_COUNT, 4);
+  }
+}
+
 /** [lo, hi) of R shard ranges over S shards, last first. */
 function shardRanges(S: number, R: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -99,7 +113,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
 
   it('agg_u32 equals the Map group-by on skewed keys, with perm and split ranges', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), mask, sizes, (rows, m, size) => {
+      fc.property(edgeU32Rows, mask, sizes, (rows, m, size) => {
         const keys = rows.map((r) => r[0]);
         const values = rows.map((r) => r[1]);
         const order = keys.map((_, i) => i).reverse();
@@ -316,7 +330,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
 
   it('agg_u32_shards with one shard per task fills each shard like the reference', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 7 }), mask, (rows, S, m) => {
+      fc.property(edgeU32Rows, fc.integer({ min: 1, max: 7 }), mask, (rows, S, m) => {
         const { keys, values, n, kp, vp, hashes, hp } = u32Rows(t, rows);
         const set = ShardSet.u32(t.arena, t.k, S, { groups: 1, slots: 2 });
         const input = { keys: kp, values: vp, perm: 0 };
@@ -327,11 +341,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
             expect(set.growShardFor(input, hp, j)).toBe(s);
           }
         }
-        const { perm, starts } = stablePartition(hashes, S);
-        for (let s = 0; s < S; s++) {
-          const order = perm.slice(starts[s], starts[s + 1]);
-          expectGroups(set.tables[s]!, groupBy(0, (i) => keys[i]!, values, order), (g) => set.tables[s]!.key(g), m, 4);
-        }
+        expectShardsInOrder(set, { keys, values, hashes }, true, m);
         set.free();
         for (const r of [kp, vp, hp]) t.arena.release(r);
       }),
@@ -342,7 +352,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
   it('agg_u32_parts over blocks from T tasks and R shard ranges, growing mid-list, fills each shard as the in-order reference', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }),
+        edgeU32Rows, fc.integer({ min: 1, max: 9 }),
         fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), mask, fc.boolean(),
         (rows, S, block, T, R, m, withValues) => {
           const { keys, values, n, kp, vp, hashes, hp } = u32Rows(t, rows);
@@ -358,11 +368,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
             }
             expect(j).toBe(total);
           }
-          const { perm, starts } = stablePartition(hashes, S);
-          for (let s = 0; s < S; s++) {
-            const order = perm.slice(starts[s], starts[s + 1]);
-            expectGroups(set.tables[s]!, groupBy(0, (i) => keys[i]!, withValues ? values : undefined, order), (g) => set.tables[s]!.key(g), withValues ? m : m & AGG_COUNT, 4);
-          }
+          expectShardsInOrder(set, { keys, values, hashes }, withValues, m);
           set.free();
           for (const r of [kp, vp, hp]) t.arena.release(r);
         },
@@ -374,7 +380,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
   it('the scattered fold (scatter_range from T tasks, then each shard\'s segments as a one-shard set), growing mid-segment, fills each shard as the in-order reference', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.oneof(skewed, fc.constantFrom(0, 0xffffffff)), value), { maxLength: 300 }), fc.integer({ min: 1, max: 9 }),
+        edgeU32Rows, fc.integer({ min: 1, max: 9 }),
         fc.integer({ min: 1, max: 4 }), mask, fc.boolean(),
         (rows, S, T, m, withValues) => {
           const { keys, values, n, kp, vp, hashes, hp } = u32Rows(t, rows);
@@ -392,11 +398,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
               }
             }
           }
-          const { perm, starts } = stablePartition(hashes, S);
-          for (let sh = 0; sh < S; sh++) {
-            const order = perm.slice(starts[sh], starts[sh + 1]);
-            expectGroups(set.tables[sh]!, groupBy(0, (i) => keys[i]!, withValues ? values : undefined, order), (g) => set.tables[sh]!.key(g), withValues ? m : m & AGG_COUNT, 4);
-          }
+          expectShardsInOrder(set, { keys, values, hashes }, withValues, m);
           set.free();
           for (const r of [kp, vp, hp]) t.arena.release(r);
         },
