@@ -195,13 +195,15 @@ function scatters(rt: KernelRuntime, keys: number, n: number): boolean {
 /** Distinct values among `m` keys spread evenly over u32 keys[at, at + n), counted in a typed-array set. */
 function sampleDistinct(u32: Uint32Array, at: number, n: number, m: number): number {
   m = Math.min(m, n);
-  const cap = 1 << Math.ceil(Math.log2(2 * m + 1));
+  const bits = Math.ceil(Math.log2(2 * m + 1));
+  const cap = 1 << bits;
   const slots = new Uint32Array(cap);
   const used = new Uint8Array(cap);
   let distinct = 0;
   for (let i = 0; i < m; i++) {
     const key = u32[at + Math.floor((i * n) / m)]!;
-    let p = Math.imul(key, 0x9e3779b1) >>> 0 & (cap - 1);
+    // the product's high bits: its low ones depend only on the key's low bits (keys that are multiples of 2^k would pile up)
+    let p = Math.imul(key, 0x9e3779b1) >>> (32 - bits);
     while (used[p] && slots[p] !== key) p = (p + 1) & (cap - 1);
     if (!used[p]) {
       used[p] = 1;
