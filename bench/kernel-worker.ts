@@ -1,5 +1,5 @@
 // piscina worker of suite 1: instantiates the kernels once over the shared memory and runs one
-// row range (hashing, partitioning, scattering) or one shard range (folding) of an in-memory batch per task.
+// row range (hashing, partitioning, scattering, the dense fold) or one shard range (folding) of an in-memory batch per task.
 
 import { workerData } from 'node:worker_threads'; // the pool's workerData, without loading piscina's pool code here
 import { instantiateKernels } from '../dist/wasm/module.js';
@@ -66,7 +66,21 @@ export interface ScatterRange {
   outValues: number;
 }
 
-export type BenchTask = HashRange | ShardRange | PartitionRange | PartsRange | ScatterRange;
+/** The dense fold of u32 rows [from, to) into a dense set and, for keys outside its range, one table (agg_u32_dense). */
+export interface DenseRange {
+  op: 'dense';
+  table: number;
+  acc: number;
+  dense: number;
+  base: number;
+  keys: number;
+  values: number;
+  from: number;
+  to: number;
+  mask: number;
+}
+
+export type BenchTask = HashRange | ShardRange | PartitionRange | PartsRange | ScatterRange | DenseRange;
 
 const init = workerData as { module: WebAssembly.Module; memory: WebAssembly.Memory };
 const k = instantiateKernels(init.module, init.memory);
@@ -83,6 +97,8 @@ export default function run(t: BenchTask): number {
     case 'scatter':
       k.scatter_range(t.hashes, t.keys, t.values, t.from, t.to, t.shards, t.starts, t.outKeys, t.outValues);
       return t.to;
+    case 'dense':
+      return k.agg_u32_dense(t.table, t.acc, t.dense, t.base, t.keys, t.values, t.from, t.to, 1, t.mask) >>> 0;
     case 'u32-parts':
       return k.agg_u32_parts(t.tables, t.accs, t.shards, t.lo, t.hi, t.keys, t.values, t.starts, t.parts, t.perm, t.from, 1, t.mask) >>> 0;
   }

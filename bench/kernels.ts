@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { KernelRuntime } from '../dist/runtime/pool.js';
-import { ShardSet, type ByteShardTable, type U32ShardTable } from '../dist/state/shard-table.js';
+import { DenseSlots, ShardSet, type ByteShardTable, type U32ShardTable } from '../dist/state/shard-table.js';
 import { compileKernels } from '../dist/wasm/module.js';
 import { AGG_COUNT, AGG_SUM } from '../dist/wasm/abi.js';
 import { kernelWorkloads, type KernelWorkload } from './data-gen.js';
@@ -105,6 +105,8 @@ const BLOCK_ROWS = 16_384;
  *   64-row bit-block route). A list fold gathering the same rows measured slower (its row's key
  *   offsets, hash, value and key bytes each cost a fresh line; the routed scan streams them).
  *
+ * - u32 keys whose sample spans a narrow range (K1, K3), on any number of workers: the dense fold,
+ *   one task (denseRun).
  * - u32 keys whose sample says the state outgrows the caches (K2), on any number of workers: the
  *   scattered fold over SCATTER_SHARDS shards (scatteredRun).
  *
@@ -113,7 +115,11 @@ const BLOCK_ROWS = 16_384;
 export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: number, w: KernelWorkload, c: Loaded): Promise<ShardSet<U32ShardTable> | ShardSet<ByteShardTable>> {
   const n = w.rows;
   const mask = AGG_COUNT | AGG_SUM;
-  if (w.kind === 'u32' && scatters(rt, c.keys, n)) return scatteredRun(rt, pool, workers, c, n, mask);
+  if (w.kind === 'u32') {
+    const path = u32Path(rt, c.keys, n);
+    if (path.kind === 'dense') return denseRun(rt, pool, c, n, mask, path.base, path.range);
+    if (path.kind === 'scatter') return scatteredRun(rt, pool, workers, c, n, mask);
+  }
   let hashes = c.keys;
   if (w.kind === 'bytes') {
     hashes = c.hashes;
@@ -175,26 +181,69 @@ export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: numbe
 
 /** Shards of the scattered fold: enough that a million keys' shard tables are each a fraction of L2's size. */
 const SCATTER_SHARDS = 16;
-/** Rows sampled (spread evenly over the batch) to tell a table that outgrows the caches. */
+/** Rows sampled (spread evenly over the batch) to choose a u32 batch's fold. */
 const SAMPLE_ROWS = 16_384;
+/** Most slots of a dense fold: 2^16 pairs of f64 (1 MiB) stay in L2. */
+const DENSE_MAX_SLOTS = 2 ** 16;
+
+type U32Path = { kind: 'dense'; base: number; range: number } | { kind: 'scatter' } | { kind: 'direct' };
 
 /**
- * Whether a batch of u32 keys folds faster scattered than directly (one worker: one table; two or more:
- * the two-phase fold): when more than half of a sample of its keys are distinct, the state outgrows
- * the caches, and each row of a direct fold misses DRAM on its slot, key and accumulators, while a
- * shard's table of the scattered fold is 1/S of it. With few keys the direct fold's tables stay in L1
- * and the scatter pass is pure cost (K1: 395M rows/s direct against 153M scattered, one worker; K2:
- * 23M against 61M). SLUICE_BENCH_U32 = direct | scatter forces a path (for measuring both).
+ * How a batch of u32 keys folds, from a sample of its keys:
+ * - dense, when the sample's keys span at most DENSE_MAX_SLOTS / 2 values (K1, K3): the slots cover
+ *   twice that span, centred on it, so the rare keys a sample misses (a Zipf tail) still fall inside;
+ *   any key outside folds into the table, exactly, at the cost of leaving the dense loop;
+ * - scattered, when more than half of the sample is distinct (K2): the state outgrows the caches, and
+ *   each row of a direct fold misses DRAM on its slot, key and accumulators, while a shard's table of
+ *   the scattered fold is 1/S of it (K2: 23M rows/s direct against 61M scattered, one worker);
+ * - else the direct fold (one worker) or the two-phase fold (two or more).
+ * SLUICE_BENCH_U32 = dense | direct | scatter forces a path (for measuring them against each other).
  */
-function scatters(rt: KernelRuntime, keys: number, n: number): boolean {
+function u32Path(rt: KernelRuntime, keys: number, n: number): U32Path {
   const forced = process.env.SLUICE_BENCH_U32;
-  if (forced === 'scatter' || forced === 'direct') return forced === 'scatter';
-  return sampleDistinct(rt.arena.u32, keys >>> 2, n, SAMPLE_ROWS) * 2 > Math.min(n, SAMPLE_ROWS);
+  if (n === 0) return { kind: 'direct' };
+  const s = sampleKeys(rt.arena.u32, keys >>> 2, n, SAMPLE_ROWS);
+  const span = s.max - s.min + 1;
+  const range = Math.max(64, 2 ** Math.ceil(Math.log2(2 * span)));
+  if (forced === 'dense' || (forced === undefined && range <= DENSE_MAX_SLOTS)) {
+    const r = Math.min(range, DENSE_MAX_SLOTS);
+    const base = Math.min(Math.max(0, s.min - Math.floor((r - span) / 2)), 2 ** 32 - r);
+    return { kind: 'dense', base, range: r };
+  }
+  if (forced === 'scatter' || (forced === undefined && s.distinct * 2 > Math.min(n, SAMPLE_ROWS))) return { kind: 'scatter' };
+  return { kind: 'direct' };
 }
 
-/** Distinct values among `m` keys spread evenly over u32 keys[at, at + n), counted in a typed-array set. */
-function sampleDistinct(u32: Uint32Array, at: number, n: number, m: number): number {
+/**
+ * The dense fold (agg_u32_dense): one task folds every row in order, keys in [base, base + range) into
+ * the dense slots, any other into the one table; then the slots merge into the table (dense_flush, on
+ * the main thread: a few hundred microseconds at most). It runs as one task whatever the pool: split
+ * by rows, a key would fold in two places; split by key range, every task would read every row, and a
+ * dense row costs little more than reading it.
+ */
+async function denseRun(rt: KernelRuntime, pool: Piscina, c: Loaded, n: number, mask: number, base: number, range: number): Promise<ShardSet<U32ShardTable>> {
+  const set = ShardSet.u32(rt.arena, rt.k, 1);
+  const table = set.tables[0]!;
+  const dense = new DenseSlots(rt.arena, base, range, false);
+  try {
+    const input = { keys: c.keys, values: c.values, perm: 0 };
+    for (let from = 0; from < n;) {
+      const task: BenchTask = { op: 'dense', table: table.header, acc: table.acc, dense: dense.header, base, keys: c.keys, values: c.values, from, to: n, mask };
+      from = (await pool.run(task)) as number;
+      if (from < n) table.growFor(input, from);
+    }
+    table.flushDense(dense, 1, mask);
+  } finally {
+    dense.free();
+  }
+  return set;
+}
+
+/** Distinct values, least and greatest among `m` keys spread evenly over u32 keys[at, at + n), counted in a typed-array set. */
+function sampleKeys(u32: Uint32Array, at: number, n: number, m: number): { distinct: number; min: number; max: number } {
   m = Math.min(m, n);
+  let lo = 0xffffffff;
+  let hi = 0;
   const bits = Math.ceil(Math.log2(2 * m + 1));
   const cap = 1 << bits;
   const slots = new Uint32Array(cap);
@@ -202,6 +251,8 @@ function sampleDistinct(u32: Uint32Array, at: number, n: number, m: number): num
   let distinct = 0;
   for (let i = 0; i < m; i++) {
     const key = u32[at + Math.floor((i * n) / m)]!;
+    if (key < lo) lo = key;
+    if (key > hi) hi = key;
     // the product's high bits: its low ones depend only on the key's low bits (keys that are multiples of 2^k would pile up)
     let p = Math.imul(key, 0x9e3779b1) >>> (32 - bits);
     while (used[p] && slots[p] !== key) p = (p + 1) & (cap - 1);
@@ -211,7 +262,7 @@ function sampleDistinct(u32: Uint32Array, at: number, n: number, m: number): num
       distinct++;
     }
   }
-  return distinct;
+  return { distinct, min: lo, max: hi };
 }
 
 /**

@@ -21,28 +21,28 @@ import {
 import { murmur2Range, shardMagic, shardOf } from "../hash";
 
 // @ts-ignore: decorator
-@inline const AC_CAP: usize = 0;
+@inline export const AC_CAP: usize = 0;
 // @ts-ignore: decorator
-@inline const AC_COUNT: usize = 4;
+@inline export const AC_COUNT: usize = 4;
 // @ts-ignore: decorator
-@inline const AC_SUM: usize = 8;
+@inline export const AC_SUM: usize = 8;
 // @ts-ignore: decorator
-@inline const AC_MIN: usize = 12;
+@inline export const AC_MIN: usize = 12;
 // @ts-ignore: decorator
-@inline const AC_MAX: usize = 16;
+@inline export const AC_MAX: usize = 16;
 // @ts-ignore: decorator
-@inline const AC_STAMP: usize = 20;
+@inline export const AC_STAMP: usize = 20;
 
 // @ts-ignore: decorator
-@inline const AGG_COUNT: u32 = 1;
+@inline export const AGG_COUNT: u32 = 1;
 // @ts-ignore: decorator
-@inline const AGG_SUM: u32 = 2;
+@inline export const AGG_SUM: u32 = 2;
 // @ts-ignore: decorator
-@inline const AGG_MIN: u32 = 4;
+@inline export const AGG_MIN: u32 = 4;
 // @ts-ignore: decorator
-@inline const AGG_MAX: u32 = 8;
+@inline export const AGG_MAX: u32 = 8;
 // @ts-ignore: decorator
-@inline const AGG_VALUES: u32 = AGG_SUM | AGG_MIN | AGG_MAX;
+@inline export const AGG_VALUES: u32 = AGG_SUM | AGG_MIN | AGG_MAX;
 // @ts-ignore: decorator
 @inline const AGG_ALL: u32 = AGG_COUNT | AGG_VALUES;
 
@@ -55,7 +55,7 @@ import { murmur2Range, shardMagic, shardOf } from "../hash";
 
 /** Folds value v into group g. With a constant `mask` (the dispatch below) the branches fold away. */
 // @ts-ignore: decorator
-@inline function fold(
+@inline export function fold(
   cnt: usize, sum: usize, mn: usize, mx: usize, stamps: usize, g: u32, v: f64, stamp: u32, mask: u32,
 ): void {
   const o = <usize>g << 3;

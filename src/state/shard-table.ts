@@ -24,7 +24,7 @@
 import { OptionError, SluiceError } from '../errors.js';
 import type { SharedArena } from '../runtime/memory.js';
 import {
-  AC_CAP, AC_COUNT, AC_MAX, AC_MIN, AC_STAMP, AC_SUM, AC_SIZE,
+  AC_CAP, AC_COUNT, AC_MAX, AC_MIN, AC_STAMP, AC_SUM, AC_SIZE, AGG_MAX, AGG_MIN, DN_CAP, DN_EXT, DN_PAIRS, DN_SIZE,
   BT_ARENA, BT_ARENA_CAP, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_HASHES, BT_KEY_OFFS, BT_MIN_SLOTS, BT_SIZE, BT_SLOT_BYTES, BT_SLOTS,
   NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SIZE, NT_SLOT_BYTES, NT_SLOTS,
   type KernelExports,
@@ -600,6 +600,43 @@ export class U32ShardTable extends ShardTable<U32KeyInput> {
     this.growToFit(0, stop);
   }
 
+  /**
+   * The dense fold of rows [from, to) of `input` (perm ignored: rows in order): keys in `dense`'s range
+   * fold into its slots, any other key into this table (agg_u32_dense), growing the table as needed;
+   * then the touched slots merge into the table (flushDense). Every touched group gets `stamp`.
+   *
+   * @example
+   *   const dense = new DenseSlots(arena, 0, 1024, false); // keys 0..1023
+   *   table.aggregateDense({ keys, values, perm: 0 }, dense, 0, n, 1, AGG_COUNT | AGG_SUM);
+   */
+  aggregateDense(input: U32KeyInput, dense: DenseSlots, from: number, to: number, stamp: number, mask: number): void {
+    this.foldDense(input, dense, from, to, stamp, mask);
+    this.flushDense(dense, stamp, mask);
+  }
+
+  /** aggregateDense without the flush: further rows of the batch may follow before flushDense. */
+  foldDense(input: U32KeyInput, dense: DenseSlots, from: number, to: number, stamp: number, mask: number): void {
+    this.checkLive();
+    checkRange(from, to);
+    checkStampMask(stamp, mask);
+    dense.check(mask);
+    let j = from;
+    while ((j = this.kernels.agg_u32_dense(this.header, this.acc, dense.header, dense.base, input.keys, input.values, j, to, stamp, mask) >>> 0) < to) {
+      this.growToFit(0, j);
+    }
+  }
+
+  /** Merges the slots of `dense` that a fold touched into this table (dense_flush), growing it as needed; leaves them fresh. */
+  flushDense(dense: DenseSlots, stamp: number, mask: number): void {
+    this.checkLive();
+    checkStampMask(stamp, mask);
+    dense.check(mask);
+    let i = 0;
+    while ((i = this.kernels.dense_flush(this.header, this.acc, dense.header, dense.base, i, stamp, mask) >>> 0) < dense.range) {
+      this.growToFit(0, i);
+    }
+  }
+
   protected runAggregate(input: U32KeyInput, from: number, to: number, stamp: number, mask: number): number {
     return this.kernels.agg_u32(this.header, this.acc, input.keys, input.values, input.perm, from, to, stamp, mask);
   }
@@ -623,6 +660,51 @@ export class U32ShardTable extends ShardTable<U32KeyInput> {
 
   protected releaseRegions(): void {
     this.arena.release(this.keysRegion);
+  }
+}
+
+/**
+ * The dense slots of the dense fold (assembly/kernels/dense.ts): one (count, sum) pair, and with
+ * `extremes` one (min, max) pair, per u32 key base .. base + range - 1, fresh. A fold of keys in a narrow
+ * range then costs no hash and no probe per row (the kernel suite's K1 and K3); the slots stay fresh
+ * after each flush, so one set serves batch after batch.
+ */
+export class DenseSlots {
+  readonly header: number;
+  private readonly pairs: number;
+  private readonly ext: number;
+  private freed = false;
+
+  constructor(private readonly arena: SharedArena, readonly base: number, readonly range: number, readonly extremes: boolean) {
+    if (!Number.isInteger(base) || base < 0 || base > U32_LIMIT) throw new RangeError(`dense base ${base} must be a u32`);
+    if (!Number.isInteger(range) || range < 1 || range > 2 ** 24) throw new RangeError(`dense range ${range} must be an integer from 1 to 2^24`);
+    this.header = arena.alloc(DN_SIZE, true);
+    this.pairs = arena.alloc(range * 16, true);
+    this.ext = 0;
+    if (extremes) {
+      this.ext = arena.alloc(range * 16);
+      const f = arena.f64;
+      for (let i = this.ext >>> 3, end = i + 2 * range; i < end; i += 2) {
+        f[i] = Infinity;
+        f[i + 1] = -Infinity;
+      }
+    }
+    const u = arena.u32;
+    u[(this.header + DN_CAP) >>> 2] = range;
+    u[(this.header + DN_PAIRS) >>> 2] = this.pairs;
+    u[(this.header + DN_EXT) >>> 2] = this.ext;
+  }
+
+  /** Throws unless these slots can take a fold with `mask` (min/max need extremes). */
+  check(mask: number): void {
+    if (this.freed) throw new SluiceError('ERR_STATE', 'dense slots used after free()');
+    if (mask & (AGG_MIN | AGG_MAX) && !this.extremes) throw new RangeError('min/max need dense slots made with extremes');
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    for (const p of [this.pairs, this.ext, this.header]) if (p !== 0) this.arena.release(p);
   }
 }
 

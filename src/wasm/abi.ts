@@ -5,7 +5,7 @@
 // 32-bit fields at the byte offsets below; the host writes inputs, the kernel writes outputs.
 
 /** Must equal assembly/index.ts ABI_VERSION; checked when the module is instantiated. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** Aggregation bits passed as `mask` to the accumulate kernels. avg is sum and count together. */
 export const AGG_COUNT = 1;
@@ -63,6 +63,16 @@ export const AC_MIN = 12; // f64[cap]
 export const AC_MAX = 16; // f64[cap]
 export const AC_STAMP = 20; // u32[cap]: batch stamp of the last update
 export const AC_SIZE = 32;
+
+/**
+ * Dense set of the dense fold (assembly/kernels/dense.ts): R slots for u32 keys base .. base + R - 1.
+ * pairs f64x2[R] holds (count, sum) per slot, ext f64x2[R] (min, max), or ext = 0 when no mask asks for
+ * them. Fresh slots are (0, 0) and (+Infinity, -Infinity); dense_flush leaves the slots it merges fresh.
+ */
+export const DN_CAP = 0;
+export const DN_PAIRS = 4;
+export const DN_EXT = 8;
+export const DN_SIZE = 16;
 
 /**
  * Decode job (csv_decode, json_decode). Offsets of fields in the 128-byte job struct.
@@ -228,6 +238,22 @@ export interface KernelExports {
     tables: number, accs: number, shards: number, shardLo: number, shardHi: number, keys: number, values: number,
     starts: number, parts: number, perm: number, from: number, stamp: number, mask: number,
   ): number;
+  /**
+   * The dense fold of u32 rows [from, to): key k with (k - base) mod 2^32 < R into dense slot k - base,
+   * any other key into (table, acc) with `stamp` as agg_u32 does. Returns the first row not folded (to
+   * when done, else a row whose new group did not fit the table: grow it, call again from there).
+   * values = 0 folds counts alone, whatever the mask.
+   */
+  agg_u32_dense(
+    table: number, acc: number, dense: number, base: number, keys: number, values: number,
+    from: number, to: number, stamp: number, mask: number,
+  ): number;
+  /**
+   * Merges dense slots [from, R) with count > 0 into (table, acc) as keys base + slot, in slot order
+   * (acc_merge's arithmetic), with `stamp`, and leaves them fresh. Returns R when done, else the slot
+   * whose new group did not fit the table (grow it, call again from there).
+   */
+  dense_flush(table: number, acc: number, dense: number, base: number, from: number, stamp: number, mask: number): number;
   /** Folds src groups j in [0, n) into dst groups gidMap[j]. */
   acc_merge(dst: number, src: number, gidMap: number, n: number, stamp: number, mask: number): void;
   /** Writes the ids of groups g < n with stamp[g] == stamp to out (u32[]); returns how many. */

@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadTestKernels, type TestKernels } from '../helpers/wasm.js';
+import { foldValue } from '../helpers/arbitraries.js';
 import { putByteKeys, putF64, putU32 } from '../helpers/key-columns.js';
 import { bytesKey, groupBy, type GroupStats } from '../reference/group-by.js';
 import { murmur2 } from '../reference/murmur2.js';
@@ -13,13 +14,7 @@ import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../../src/wasm/abi.js';
 const enc = new TextEncoder();
 const ALL = AGG_COUNT | AGG_SUM | AGG_MIN | AGG_MAX;
 
-/** Values that make a fold order-sensitive or corner-case: huge and tiny magnitudes, -0, infinities, NaN. */
-const value = fc.oneof(
-  { weight: 6, arbitrary: fc.double({ noDefaultInfinity: true, noNaN: true }) },
-  { weight: 3, arbitrary: fc.integer({ min: -1000, max: 1000 }) },
-  { weight: 2, arbitrary: fc.constantFrom(1e16, -1e16, 1, 0.1, 0.2, 0.3, 2 ** 53, -0, 0, 5e-324) },
-  { weight: 1, arbitrary: fc.constantFrom(Infinity, -Infinity, NaN) },
-);
+const value = foldValue;
 const byteKey = fc.oneof(
   fc.uint8Array({ maxLength: 2, min: 48, max: 51 }),
   fc.string({ unit: 'grapheme', maxLength: 6 }).map((s) => enc.encode(s)),
