@@ -2,7 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseBrokerList, parseKafkaUrl } from '../../src/plan/kafka-url.js';
-import { parseAggregateSpec } from '../../src/plan/aggregate-spec.js';
+import { defaultWorkers, parseAggregateSpec } from '../../src/plan/aggregate-spec.js';
+import { availableParallelism } from 'node:os';
 import { OptionError } from '../../src/errors.js';
 
 const optionOf = (f: () => unknown): string | undefined => {
@@ -81,6 +82,15 @@ describe('aggregate spec: Kafka options', () => {
     expect([s.checkpoint, s.checkpointKeep, s.follow, s.exactlyOnce]).toEqual(['ckpt', 2, true, true]);
     expect(parseAggregateSpec({ ...base, input: 'kafka://h:1/in', out: 'totals.csv', checkpoint: 'ckpt' }).checkpoint).toBe('ckpt');
     expect(optionOf(() => parseAggregateSpec({ ...base, input: 'kafka://h:1/in', checkpoint: '' }))).toBe('--checkpoint');
+  });
+
+  it('--workers defaults to the cores, one fewer (at least 1) for a kafka input; a given --workers stands', () => {
+    const cores = availableParallelism();
+    const { workers: _, ...noWorkers } = base;
+    expect(parseAggregateSpec({ ...noWorkers, input: 'kafka://h:1/in' }).workers).toBe(Math.max(1, cores - 1));
+    expect(parseAggregateSpec({ ...noWorkers, input: 'in.csv' }).workers).toBe(cores);
+    expect(parseAggregateSpec({ ...base, input: 'kafka://h:1/in', workers: '2' }).workers).toBe(2);
+    expect([defaultWorkers(true, 1), defaultWorkers(true, 2), defaultWorkers(true, 8), defaultWorkers(false, 2)]).toEqual([1, 1, 7, 2]);
   });
 
   it('--dead-letter kafka:// is the dead-letter policy', () => {
