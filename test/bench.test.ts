@@ -75,4 +75,54 @@ describe('npm run bench -- --smoke', () => {
     expect(r.targets.length).toBe(11);
     expect(r.agree).toBe(true);
   }, 180_000);
+
+  it('the kernel suite\'s u32 folds (dense, direct or two-phase, scattered), on 1 and 2 workers, leave every sum bit for bit the left-to-right fold', async () => {
+    // dist-bench was compiled by the smoke run above (tests in a file run in order)
+    const { Piscina } = await import('piscina');
+    const { KernelRuntime } = await import('../dist/runtime/pool.js');
+    const { compileKernels } = await import('../dist/wasm/module.js');
+    const { load, sluiceRun } = await import('../dist-bench/kernels.js');
+    const { kernelWorkloads } = await import('../dist-bench/data-gen.js');
+    const rt = KernelRuntime.create({ workers: 0 });
+    const module = compileKernels('release');
+    const pools = [1, 2].map((n) => new Piscina({
+      filename: path.join(ROOT, 'dist-bench/kernel-worker.js'), minThreads: n, maxThreads: n, workerData: { module, memory: rt.arena.memory },
+    }));
+    const saved = process.env.SLUICE_BENCH_U32;
+    try {
+      // K1 (1,000 keys), K2 (keys up to 10^6) and K3 (Zipf) on 30,000 rows, with a few keys far outside K1's range
+      for (const w of kernelWorkloads(30_000).filter((x) => x.kind === 'u32')) {
+        if (w.kind !== 'u32') continue;
+        if (w.name === 'K1') for (const i of [7, 20_000, 29_999]) w.keys[i] = 0xffffffff - i;
+        const ref = new Map<number, [number, number]>();
+        w.keys.forEach((k, i) => {
+          const e = ref.get(k) ?? [0, 0];
+          e[0] += 1;
+          e[1] += w.values[i]!;
+          ref.set(k, e);
+        });
+        const cols = load(rt, w);
+        for (const pathName of ['dense', 'direct', 'scatter']) {
+          process.env.SLUICE_BENCH_U32 = pathName;
+          for (const [i, pool] of pools.entries()) {
+            const set = await sluiceRun(rt, pool, i + 1, w, cols);
+            const got = new Map<number, [number, number]>();
+            for (const t of set.tables) {
+              const count = t.column('count');
+              const sum = t.column('sum');
+              for (let g = 0; g < t.count; g++) got.set(t.key(g) as number, [count[g]!, sum[g]!]);
+            }
+            set.free();
+            expect(got, `${w.name}, ${pathName}, ${i + 1} worker(s)`).toEqual(ref);
+          }
+        }
+        cols.free();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.SLUICE_BENCH_U32;
+      else process.env.SLUICE_BENCH_U32 = saved;
+      await Promise.all(pools.map((p) => p.destroy()));
+      await rt.close();
+    }
+  }, 120_000);
 });
