@@ -175,39 +175,72 @@ export function agg_u32(
   return aggU32Loop(table, acc, keys, values, perm, from, to, stamp, mask);
 }
 
+/**
+ * The rows of shards [shardLo, shardHi) among [from, to), folded in order: when the range is not every
+ * shard, blocks of 64 rows first gather which rows are in it into a bit set without a branch (as
+ * aggBytesOneShardLoop does), so a task of half the shards does not mispredict a skip branch on every
+ * other row; then each of those rows folds into its shard (aggBytesShardsRow).
+ */
 // @ts-ignore: decorator
 @inline function aggBytesShardsLoop(
   tables: usize, accs: usize, shards: u32, shardLo: u32, shardHi: u32, keyOffs: usize, keyBytes: usize,
   hashes: usize, values: usize, from: u32, to: u32, stamp: u32, mask: u32, magic: u64,
 ): u32 {
-  for (let j = from; j < to; j++) {
-    const h = load<u32>(hashes + (<usize>j << 2));
-    const s = shardOf(h, shards, magic);
-    if (s < shardLo || s >= shardHi) continue;
-    const table = <usize>load<u32>(tables + (<usize>s << 2));
-    const acc = <usize>load<u32>(accs + (<usize>s << 2));
-    // the shard's header: a few loads that stay in L1 while S is small, cheaper than a gather
-    const cap = probedCap(load<u32>(table + BT_CAP));
-    if (cap == 0) return j;
-    const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
-    const count = load<u32>(table + BT_COUNT);
-    const ko = keyOffs + (<usize>j << 2);
-    const ks = load<u32>(ko);
-    const ke = load<u32>(ko, 4);
-    assert(ke >= ks, "key offsets must be non-decreasing");
-    const g = bytesGroupOf(
-      table, <usize>load<u32>(table + BT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + BT_ARENA),
-      count, limit, h, keyBytes + ks, ke - ks,
-    );
-    if (g == NO_ROOM) return j;
-    if (g == count) store<u32>(table + BT_COUNT, count + 1);
-    const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
-    fold(
-      <usize>load<u32>(acc + AC_COUNT), <usize>load<u32>(acc + AC_SUM), <usize>load<u32>(acc + AC_MIN),
-      <usize>load<u32>(acc + AC_MAX), <usize>load<u32>(acc + AC_STAMP), g, v, stamp, mask,
-    );
+  if (shardLo == 0 && shardHi >= shards) {
+    for (let j = from; j < to; j++) {
+      if (!aggBytesShardsRow(tables, accs, shards, keyOffs, keyBytes, hashes, values, j, stamp, mask, magic)) return j;
+    }
+    return to;
+  }
+  const width = shardHi > shardLo ? shardHi - shardLo : 0;
+  let j = from;
+  while (j < to) {
+    const end = j + min<u32>(to - j, 64);
+    let bits: u64 = 0;
+    for (let q = j; q < end; q++) {
+      bits |= <u64>(shardOf(load<u32>(hashes + (<usize>q << 2)), shards, magic) - shardLo < width) << <u64>(q - j);
+    }
+    while (bits != 0) {
+      const q = j + <u32>ctz(bits);
+      bits &= bits - 1;
+      if (!aggBytesShardsRow(tables, accs, shards, keyOffs, keyBytes, hashes, values, q, stamp, mask, magic)) return q;
+    }
+    j = end;
   }
   return to;
+}
+
+/** Folds row j into its shard's table (agg_bytes_shards' row). False when its new group did not fit. */
+// @ts-ignore: decorator
+@inline function aggBytesShardsRow(
+  tables: usize, accs: usize, shards: u32, keyOffs: usize, keyBytes: usize,
+  hashes: usize, values: usize, j: u32, stamp: u32, mask: u32, magic: u64,
+): bool {
+  const h = load<u32>(hashes + (<usize>j << 2));
+  const s = shardOf(h, shards, magic);
+  const table = <usize>load<u32>(tables + (<usize>s << 2));
+  const acc = <usize>load<u32>(accs + (<usize>s << 2));
+  // the shard's header: a few loads that stay in L1 while S is small, cheaper than a gather
+  const cap = probedCap(load<u32>(table + BT_CAP));
+  if (cap == 0) return false;
+  const limit = min(min(load<u32>(table + BT_GROUP_CAP), load<u32>(acc + AC_CAP)), maxGroupsFor(cap));
+  const count = load<u32>(table + BT_COUNT);
+  const ko = keyOffs + (<usize>j << 2);
+  const ks = load<u32>(ko);
+  const ke = load<u32>(ko, 4);
+  assert(ke >= ks, "key offsets must be non-decreasing");
+  const g = bytesGroupOf(
+    table, <usize>load<u32>(table + BT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + BT_ARENA),
+    count, limit, h, keyBytes + ks, ke - ks,
+  );
+  if (g == NO_ROOM) return false;
+  if (g == count) store<u32>(table + BT_COUNT, count + 1);
+  const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
+  fold(
+    <usize>load<u32>(acc + AC_COUNT), <usize>load<u32>(acc + AC_SUM), <usize>load<u32>(acc + AC_MIN),
+    <usize>load<u32>(acc + AC_MAX), <usize>load<u32>(acc + AC_STAMP), g, v, stamp, mask,
+  );
+  return true;
 }
 
 /**
