@@ -55,7 +55,7 @@ import { murmur2Range, shardMagic, shardOf } from "../hash";
 
 /** Folds value v into group g. With a constant `mask` (the dispatch below) the branches fold away. */
 // @ts-ignore: decorator
-@inline export function fold(
+@inline function fold(
   cnt: usize, sum: usize, mn: usize, mx: usize, stamps: usize, g: u32, v: f64, stamp: u32, mask: u32,
 ): void {
   const o = <usize>g << 3;
@@ -64,6 +64,15 @@ import { murmur2Range, shardMagic, shardOf } from "../hash";
   if (mask & AGG_MIN) store<f64>(mn + o, min<f64>(load<f64>(mn + o), v));
   if (mask & AGG_MAX) store<f64>(mx + o, max<f64>(load<f64>(mx + o), v));
   store<u32>(stamps + (<usize>g << 2), stamp);
+}
+
+/** fold() into the accumulators at header `acc`, their columns read from it (a loop over several shards' tables). */
+// @ts-ignore: decorator
+@inline export function foldAt(acc: usize, g: u32, v: f64, stamp: u32, mask: u32): void {
+  fold(
+    <usize>load<u32>(acc + AC_COUNT), <usize>load<u32>(acc + AC_SUM), <usize>load<u32>(acc + AC_MIN),
+    <usize>load<u32>(acc + AC_MAX), <usize>load<u32>(acc + AC_STAMP), g, v, stamp, mask,
+  );
 }
 
 // @ts-ignore: decorator
@@ -236,10 +245,7 @@ export function agg_u32(
   if (g == NO_ROOM) return false;
   if (g == count) store<u32>(table + BT_COUNT, count + 1);
   const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
-  fold(
-    <usize>load<u32>(acc + AC_COUNT), <usize>load<u32>(acc + AC_SUM), <usize>load<u32>(acc + AC_MIN),
-    <usize>load<u32>(acc + AC_MAX), <usize>load<u32>(acc + AC_STAMP), g, v, stamp, mask,
-  );
+  foldAt(acc, g, v, stamp, mask);
   return true;
 }
 
@@ -464,10 +470,7 @@ export function agg_bytes_shards(
     if (g == NO_ROOM) return j;
     if (g == count) store<u32>(table + NT_COUNT, count + 1);
     const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
-    fold(
-      <usize>load<u32>(acc + AC_COUNT), <usize>load<u32>(acc + AC_SUM), <usize>load<u32>(acc + AC_MIN),
-      <usize>load<u32>(acc + AC_MAX), <usize>load<u32>(acc + AC_STAMP), g, v, stamp, mask,
-    );
+    foldAt(acc, g, v, stamp, mask);
   }
   return to;
 }

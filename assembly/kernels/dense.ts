@@ -15,7 +15,7 @@
 // table as acc_merge does: for a key new to the table (every key of a fresh table) the result is
 // bit-identical to agg_u32's fold; a key the table already held gets state + partial.
 
-import { AC_CAP, AC_COUNT, AC_MAX, AC_MIN, AC_STAMP, AC_SUM, AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM, AGG_VALUES, fold } from "./accumulate";
+import { AC_CAP, AC_COUNT, AC_MAX, AC_MIN, AC_STAMP, AC_SUM, AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM, AGG_VALUES, foldAt } from "./accumulate";
 import { NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SLOTS, NO_ROOM, maxGroupsFor, probedCap, slotShift, u32FindOrInsert } from "../table";
 
 // @ts-ignore: decorator
@@ -89,10 +89,7 @@ function tableRow(table: usize, acc: usize, key: u32, v: f64, stamp: u32, mask: 
   const g = u32FindOrInsert(<usize>load<u32>(table + NT_SLOTS), cap - 1, slotShift(cap), <usize>load<u32>(table + NT_KEYS), count, limit, key);
   if (g == NO_ROOM) return false;
   if (g == count) store<u32>(table + NT_COUNT, count + 1);
-  fold(
-    <usize>load<u32>(acc + AC_COUNT), <usize>load<u32>(acc + AC_SUM), <usize>load<u32>(acc + AC_MIN),
-    <usize>load<u32>(acc + AC_MAX), <usize>load<u32>(acc + AC_STAMP), g, v, stamp, mask,
-  );
+  foldAt(acc, g, v, stamp, mask);
   return true;
 }
 
