@@ -4,7 +4,9 @@
 // Loading is excluded for everyone: the columns are copied into the wasm memory, into DuckDB (by
 // appender) and into arquero's table before the clock starts. Each timed run builds its result
 // from scratch (fresh tables) and leaves it where the engine keeps it (wasm tables, a DuckDB
-// temp table, a Map); results are read back outside the clock for the cross-check.
+// temp table, a Map); results are read back outside the clock for the cross-check. The implementations
+// of a workload take turns, one timed run each per round (interleave), so load that comes and goes on
+// this shared machine falls on all of them alike.
 
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -47,6 +49,57 @@ async function time(name: string, fn: () => Promise<unknown> | unknown, iteratio
 function okFigure(impl: string, samplesMs: number[], rows: number, digest: Digest): Figure {
   const medianMs = median(samplesMs);
   return { impl, status: 'ok', medianMs, samplesMs, rowsPerSec: rows / (medianMs / 1000), digest: digest.toString() };
+}
+
+/** One implementation of a workload, ready to time: its state is loaded, `run` is one aggregation. */
+interface Contender {
+  impl: string;
+  /** Untimed calls before its first timed one. */
+  warmups: number;
+  /** Untimed, before each timed call (DuckDB's thread count: the two DuckDB contenders share a connection). */
+  setup?: () => Promise<void>;
+  run: () => Promise<unknown> | unknown;
+  /** The result of one more run, for the cross-check. */
+  digest: () => Promise<Digest> | Digest;
+}
+
+/**
+ * Times the contenders round by round, each once per round (after its warm-ups in the first), so a
+ * burst of load on this shared machine falls on all of them alike instead of on whichever ran in a
+ * block at that moment; the heap is collected before every timed call. Entries that are figures
+ * already (missing peers) stay as they are, in place; a contender that throws becomes a failed figure.
+ */
+async function interleave(entries: ReadonlyArray<Contender | Figure>, rounds: number, rows: number): Promise<Figure[]> {
+  const samples = new Map<Contender, number[]>();
+  const failed = new Map<Contender, string>();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let round = 0; round < rounds; round++) {
+    for (const c of entries) {
+      if ('status' in c || failed.has(c)) continue;
+      try {
+        await c.setup?.();
+        gc?.();
+        const s = await time(c.impl, c.run, 1, round === 0 ? c.warmups : 0);
+        samples.set(c, [...(samples.get(c) ?? []), ...s]);
+      } catch (err) {
+        failed.set(c, (err as Error)?.message ?? String(err));
+      }
+    }
+  }
+  const out: Figure[] = [];
+  for (const c of entries) {
+    if ('status' in c) {
+      out.push(c);
+      continue;
+    }
+    const reason = failed.get(c);
+    if (reason !== undefined) {
+      out.push({ impl: c.impl, status: 'failed', reason });
+      continue;
+    }
+    out.push(await guarded(c.impl, async () => okFigure(c.impl, samples.get(c)!, rows, await c.digest())));
+  }
+  return out;
 }
 
 // --- sluice -------------------------------------------------------------------------------------------
@@ -520,83 +573,118 @@ export async function runKernelSuite(opts: KernelSuiteOptions): Promise<{ worklo
   try {
     for (const w of kernelWorkloads(opts.rows)) {
       log(`  ${w.name}: ${w.describe}, ${w.rows.toLocaleString('en-US')} rows`);
-      const figures: Figure[] = [];
-      const note = (f: Figure): void => {
-        figures.push(f);
-        log(f.status === 'ok' ? `    ${f.impl.padEnd(22)} ${(f.rowsPerSec / 1e6).toFixed(1).padStart(7)} M rows/s  ${f.digest}` : `    ${f.impl.padEnd(22)} ${f.status}: ${f.reason}`);
+      const cols = load(rt, w);
+      const keys = jsKeys(w);
+      const entries: Array<Contender | Figure> = [];
+      const contend = async (impl: string, make: () => Promise<Contender> | Contender): Promise<void> => {
+        try {
+          entries.push(await make());
+        } catch (err) {
+          entries.push({ impl, status: 'failed', reason: (err as Error)?.message ?? String(err) });
+        }
       };
 
-      const cols = load(rt, w);
       for (const workers of [1, 2]) {
-        const impl = `sluice ${workers} worker${workers > 1 ? 's' : ''}`;
-        note(await guarded(impl, async () => {
-          const pool = pools.get(workers)!;
-          const samples = await time(impl, async () => (await sluiceRun(rt, pool, workers, w, cols)).free(), iterations);
-          const set = await sluiceRun(rt, pool, workers, w, cols);
-          const d = sluiceDigest(set);
-          set.free();
-          return okFigure(impl, samples, w.rows, d);
+        const pool = pools.get(workers)!;
+        const run = (): Promise<ShardSet<U32ShardTable> | ShardSet<ByteShardTable>> => sluiceRun(rt, pool, workers, w, cols);
+        await contend(`sluice ${workers} worker${workers > 1 ? 's' : ''}`, () => ({
+          impl: `sluice ${workers} worker${workers > 1 ? 's' : ''}`,
+          warmups: 2,
+          run: async () => (await run()).free(),
+          digest: async () => {
+            const set = await run();
+            const d = sluiceDigest(set);
+            set.free();
+            return d;
+          },
         }));
       }
-      cols.free();
 
-      const keys = jsKeys(w);
-      note(await guarded('JS Map', async () => {
-        const samples = await time('JS Map', () => mapRun(keys, w.values), iterations, 1);
-        const d = new Digest();
-        for (const [k, e] of mapRun(keys, w.values)) d.add(String(k), e.c, e.s);
-        return okFigure('JS Map', samples, w.rows, d);
+      await contend('JS Map', () => ({
+        impl: 'JS Map',
+        warmups: 1,
+        run: () => mapRun(keys, w.values),
+        digest: () => {
+          const d = new Digest();
+          for (const [k, e] of mapRun(keys, w.values)) d.add(String(k), e.c, e.s);
+          return d;
+        },
       }));
 
-      note(await guarded('JS typed-array table', async () => {
-        const runOnce = (): TypedTable => {
-          const t = new TypedTable();
-          if (w.kind === 'u32') t.runU32(w.keys, w.values);
-          else t.runBytes(w.keys.offs, w.keys.bytes, w.values);
-          return t;
-        };
-        const samples = await time('JS typed-array table', runOnce, iterations, 1);
-        const t = runOnce();
-        const d = new Digest();
-        for (let g = 0; g < t.size; g++) {
-          d.add(w.kind === 'u32' ? String(t.keys[g]) : w.keys.dictionary[w.keys.ids[t.keys[g]!]!]!, t.counts[g]!, t.sums[g]!);
-        }
-        return okFigure('JS typed-array table', samples, w.rows, d);
+      const typedRun = (): TypedTable => {
+        const t = new TypedTable();
+        if (w.kind === 'u32') t.runU32(w.keys, w.values);
+        else t.runBytes(w.keys.offs, w.keys.bytes, w.values);
+        return t;
+      };
+      await contend('JS typed-array table', () => ({
+        impl: 'JS typed-array table',
+        warmups: 1,
+        run: typedRun,
+        digest: () => {
+          const t = typedRun();
+          const d = new Digest();
+          for (let g = 0; g < t.size; g++) {
+            d.add(w.kind === 'u32' ? String(t.keys[g]) : w.keys.dictionary[w.keys.ids[t.keys[g]!]!]!, t.counts[g]!, t.sums[g]!);
+          }
+          return d;
+        },
       }));
 
-      if (typeof aq === 'string') note({ impl: 'arquero', status: 'missing', reason: aq });
+      if (typeof aq === 'string') entries.push({ impl: 'arquero', status: 'missing', reason: aq });
       else {
-        note(await guarded('arquero', async () => {
+        await contend('arquero', () => {
           const table = aq.table({ k: keys as unknown as unknown[], v: w.values as unknown as unknown[] });
           const runOnce = () => table.groupby('k').rollup({ c: aq.op.count(), s: aq.op.sum('v') });
-          const samples = await time('arquero', runOnce, iterations, 1);
-          const r = runOnce();
-          const ks = r.array('k') as ArrayLike<unknown>;
-          const cs = r.array('c') as ArrayLike<number>;
-          const ss = r.array('s') as ArrayLike<number>;
-          const d = new Digest();
-          for (let i = 0; i < r.numRows(); i++) d.add(String(ks[i]), cs[i]!, ss[i]!);
-          return okFigure('arquero', samples, w.rows, d);
-        }));
+          return {
+            impl: 'arquero',
+            warmups: 1,
+            run: runOnce,
+            digest: () => {
+              const r = runOnce();
+              const ks = r.array('k') as ArrayLike<unknown>;
+              const cs = r.array('c') as ArrayLike<number>;
+              const ss = r.array('s') as ArrayLike<number>;
+              const d = new Digest();
+              for (let i = 0; i < r.numRows(); i++) d.add(String(ks[i]), cs[i]!, ss[i]!);
+              return d;
+            },
+          };
+        });
       }
 
+      let duckLoaded: Promise<void> | undefined;
       for (const threads of [1, 2]) {
         const impl = `DuckDB threads=${threads}`;
         if (typeof duck === 'string') {
-          note({ impl, status: 'missing', reason: duck });
+          entries.push({ impl, status: 'missing', reason: duck });
           continue;
         }
-        note(await guarded(impl, async () => {
-          if (threads === 1) await duckLoad(duck, conn!, w, keys);
-          await conn!.run(`SET threads = ${threads}`);
+        await contend(impl, async () => {
+          await (duckLoaded ??= duckLoad(duck, conn!, w, keys));
           const sql = 'CREATE OR REPLACE TEMP TABLE r AS SELECT k, count(*) AS c, sum(v) AS s FROM t GROUP BY k';
-          const samples = await time(impl, () => conn!.run(sql), iterations, 1);
-          const rows = (await conn!.runAndReadAll('SELECT k::VARCHAR, c::DOUBLE, s FROM r')).getRows();
-          const d = new Digest();
-          for (const row of rows) d.add(String(row[0]), Number(row[1]), Number(row[2]));
-          return okFigure(impl, samples, w.rows, d);
-        }));
+          return {
+            impl,
+            warmups: 1,
+            setup: () => conn!.run(`SET threads = ${threads}`).then(() => undefined),
+            run: () => conn!.run(sql),
+            digest: async () => {
+              await conn!.run(`SET threads = ${threads}`);
+              await conn!.run(sql);
+              const rows = (await conn!.runAndReadAll('SELECT k::VARCHAR, c::DOUBLE, s FROM r')).getRows();
+              const d = new Digest();
+              for (const row of rows) d.add(String(row[0]), Number(row[1]), Number(row[2]));
+              return d;
+            },
+          };
+        });
       }
+
+      const figures = await interleave(entries, iterations, w.rows);
+      for (const f of figures) {
+        log(f.status === 'ok' ? `    ${f.impl.padEnd(22)} ${(f.rowsPerSec / 1e6).toFixed(1).padStart(7)} M rows/s  ${f.digest}` : `    ${f.impl.padEnd(22)} ${f.status}: ${f.reason}`);
+      }
+      cols.free();
       if (conn) await conn.run('DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS r');
       results.push({ name: w.name, describe: w.describe, rows: w.rows, figures });
       (globalThis as { gc?: () => void }).gc?.();

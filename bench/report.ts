@@ -65,7 +65,7 @@ export function renderReadmeSection(r: Results): string {
         : '.'),
   );
   lines.push('');
-  lines.push(`**Kernels**: count + sum per key over ${k.rows.toLocaleString('en-US')} in-memory rows, million rows/s (median of ${k.iterations}; loading excluded).`);
+  lines.push(`**Kernels**: count + sum per key over ${k.rows.toLocaleString('en-US')} in-memory rows, million rows/s (median of ${k.iterations}, the implementations taking turns run by run; loading excluded).`);
   lines.push('');
   lines.push(`| | ${k.workloads.map((w) => `${w.name}: ${w.describe}`).join(' | ')} |`);
   lines.push(`|---|${k.workloads.map(() => '---:').join('|')}|`);
