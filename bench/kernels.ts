@@ -64,10 +64,19 @@ interface Contender {
 }
 
 /**
+ * Lets what the last call left behind finish off the clock before the next timed one: V8 sweeps
+ * concurrently after gc(), and a peer's threads may linger. Measured on 10M rows, three rounds: the
+ * two-worker and threads=2 figures gained most (S1, sluice 2 workers: 65M rows/s without, 72M with).
+ */
+const SETTLE_MS = 150;
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
+/**
  * Times the contenders round by round, each once per round (after its warm-ups in the first), so a
  * burst of load on this shared machine falls on all of them alike instead of on whichever ran in a
- * block at that moment; the heap is collected before every timed call. Entries that are figures
- * already (missing peers) stay as they are, in place; a contender that throws becomes a failed figure.
+ * block at that moment. Before every timed call the heap is collected and the machine left to
+ * settle. Entries that are figures already (missing peers) stay as they are, in place; a contender
+ * that throws becomes a failed figure.
  */
 async function interleave(entries: ReadonlyArray<Contender | Figure>, rounds: number, rows: number): Promise<Figure[]> {
   const samples = new Map<Contender, number[]>();
@@ -79,6 +88,7 @@ async function interleave(entries: ReadonlyArray<Contender | Figure>, rounds: nu
       try {
         await c.setup?.();
         gc?.();
+        await settle();
         const s = await time(c.impl, c.run, 1, round === 0 ? c.warmups : 0);
         samples.set(c, [...(samples.get(c) ?? []), ...s]);
       } catch (err) {
