@@ -122,7 +122,6 @@ function checkFieldPath(raw: string, option: string): void {
   if ('error' in p) throw new OptionError(option, `${option} "${raw}" is not a field path: ${p.error}`);
 }
 
-/** Checks CLI-shaped options and fills defaults. Throws OptionError naming the option. */
 /**
  * --workers when not given: the available cores; for a Kafka input one fewer (at least one). kafkajs
  * decodes every fetched message on the main thread, which keeps a core busy for the whole job, while
@@ -134,6 +133,7 @@ export function defaultWorkers(kafkaInput: boolean, cores = availableParallelism
   return kafkaInput ? Math.max(1, cores - 1) : cores;
 }
 
+/** Checks CLI-shaped options and fills defaults. Throws OptionError naming the option. */
 export function parseAggregateSpec(o: AggregateSpecInput): AggregateSpec {
   if (o.input === undefined || o.input === '') throw new OptionError('--input', '--input <path|-> is required');
   const kafkaInput = isKafkaUrl(o.input) ? parseKafkaUrl(o.input, '--input', true) : undefined;
