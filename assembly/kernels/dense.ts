@@ -112,7 +112,6 @@ export function agg_u32_dense(
   let j = from;
   while (j < to) {
     if (!(mask & AGG_VALUES)) j = denseRunCount(pairs, range, base, keys, j, to);
-    else if (mask == (AGG_COUNT | AGG_SUM)) j = denseRunCountSum(pairs, range, base, keys, values, j, to);
     else if (mask & (AGG_MIN | AGG_MAX)) j = denseRunAll(pairs, ext, range, base, keys, values, j, to);
     else j = denseRunCountSum(pairs, range, base, keys, values, j, to);
     if (j >= to) break;
