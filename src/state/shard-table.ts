@@ -64,6 +64,16 @@ export interface U32KeyInput {
   perm: number;
 }
 
+/** Rows whose keys are interned already (ShardTable.foldGroups). */
+export interface GroupInput {
+  /** u32[n]: the group of row j, in the table that interned it. */
+  gids: number;
+  /** u32: that table's group g is group map[g] here; 0 = gids are this table's groups. */
+  map: number;
+  /** f64[n] values; 0 when only counting. */
+  values: number;
+}
+
 /** An accumulator column, by group id. */
 export type AccColumn = 'count' | 'sum' | 'min' | 'max';
 
@@ -165,6 +175,8 @@ export abstract class ShardTable<I> {
   protected abstract runIntern(input: I, from: number, to: number, outGid: number): number;
   /** Grows whatever kept the record at position `stop` of `input` out of the table. */
   abstract growFor(input: I, stop: number): void;
+  /** This table's keys as an input whose record g is group g (for another table to intern). */
+  protected abstract groupsInput(): I;
 
   // --- kernel runs with the grow loop -------------------------------------------------------------
 
@@ -189,6 +201,63 @@ export abstract class ShardTable<I> {
     checkRange(from, to);
     let j = from;
     while ((j = this.runIntern(input, j, to, outGid) >>> 0) < to) this.growFor(input, j);
+  }
+
+  /**
+   * Folds rows j in [from, to) of `input`, whose keys are interned already, into group map[gids[j]] of
+   * this table (map 0: group gids[j]), in row order, with the AGG_* bits of `mask`; every touched group
+   * gets `stamp`. The rest of a fold whose later rows another table interned meanwhile (see `groupMap`):
+   * each key still folds in input order. Every group must be one of this table's.
+   *
+   * @example
+   *   other.intern(input, half, n, gids);                 // rows half.. into a table of their own
+   *   table.aggregate(input, 0, half, stamp, mask);       // meanwhile, rows ..half here
+   *   const map = table.groupMap(other);
+   *   table.foldGroups({ gids, map, values: input.values }, half, n, stamp, mask);
+   */
+  foldGroups(input: GroupInput, from: number, to: number, stamp: number, mask: number): void {
+    this.checkLive();
+    checkRange(from, to);
+    checkStampMask(stamp, mask);
+    const j = this.kernels.agg_groups(this.acc, input.gids, input.map, input.values, from, to, this.count, stamp, mask) >>> 0;
+    if (j < to) throw new RangeError(`row ${j} belongs to no group of this table (it has ${this.count})`);
+  }
+
+  /**
+   * Interns every key of `src` here, in src's group order, and returns a region u32[src.count] (at
+   * least 4 bytes) holding src group g's id in this table: `map` for foldGroups, `gidMap` for acc_merge.
+   * The caller releases it (arena.release).
+   */
+  groupMap(src: ShardTable<I>): number {
+    this.checkLive();
+    src.checkLive();
+    const n = src.count;
+    const map = this.arena.alloc(Math.max(1, n) * 4);
+    try {
+      this.intern(src.groupsInput(), 0, n, map);
+    } catch (err) {
+      this.arena.release(map);
+      throw err;
+    }
+    return map;
+  }
+
+  /**
+   * Folds another table's groups into this one (partial -> final merge): its keys are interned here,
+   * then its accumulators merged with the AGG_* bits of `mask`, stamped `stamp`.
+   */
+  mergeFrom(src: ShardTable<I>, stamp: number, mask: number): void {
+    this.checkLive();
+    src.checkLive();
+    checkStampMask(stamp, mask);
+    const n = src.count;
+    if (n === 0) return;
+    const gidMap = this.groupMap(src);
+    try {
+      this.kernels.acc_merge(this.acc, src.acc, gidMap, n, stamp, mask);
+    } finally {
+      this.arena.release(gidMap);
+    }
   }
 
   // --- reads --------------------------------------------------------------------------------------
@@ -457,27 +526,9 @@ export class ByteShardTable extends ShardTable<ByteKeyInput> {
     return this.arena.u32[(this.field(BT_HASHES) >>> 2) + g]!;
   }
 
-  /**
-   * Folds another byte table's groups into this one (partial -> final merge): its keys are
-   * interned here, then its accumulators merged with the AGG_* bits of `mask`, stamped `stamp`.
-   */
-  mergeFrom(src: ByteShardTable, stamp: number, mask: number): void {
-    this.checkLive();
-    src.checkLive();
-    checkStampMask(stamp, mask);
-    const n = src.count;
-    if (n === 0) return;
-    const gidMap = this.arena.alloc(n * 4);
-    try {
-      // a table's keyOffs + arena + hashes are exactly a batch's key columns
-      const input: ByteKeyInput = {
-        keyOffs: src.field(BT_KEY_OFFS), keyBytes: src.field(BT_ARENA), hashes: src.field(BT_HASHES), values: 0, perm: 0,
-      };
-      this.intern(input, 0, n, gidMap);
-      this.kernels.acc_merge(this.acc, src.acc, gidMap, n, stamp, mask);
-    } finally {
-      this.arena.release(gidMap);
-    }
+  protected groupsInput(): ByteKeyInput {
+    // a table's keyOffs + arena + hashes are exactly a batch's key columns
+    return { keyOffs: this.field(BT_KEY_OFFS), keyBytes: this.field(BT_ARENA), hashes: this.field(BT_HASHES), values: 0, perm: 0 };
   }
 
   /** Grows the table for the record at position `stop` of `input`, where a kernel (maybe on a worker) stopped. */
@@ -579,20 +630,8 @@ export class U32ShardTable extends ShardTable<U32KeyInput> {
     return this.arena.u32[(this.keysRegion >>> 2) + g]!;
   }
 
-  /** Folds another u32 table's groups into this one; like ByteShardTable.mergeFrom. */
-  mergeFrom(src: U32ShardTable, stamp: number, mask: number): void {
-    this.checkLive();
-    src.checkLive();
-    checkStampMask(stamp, mask);
-    const n = src.count;
-    if (n === 0) return;
-    const gidMap = this.arena.alloc(n * 4);
-    try {
-      this.intern({ keys: src.keysRegion, values: 0, perm: 0 }, 0, n, gidMap);
-      this.kernels.acc_merge(this.acc, src.acc, gidMap, n, stamp, mask);
-    } finally {
-      this.arena.release(gidMap);
-    }
+  protected groupsInput(): U32KeyInput {
+    return { keys: this.keysRegion, values: 0, perm: 0 };
   }
 
   /** Grows the table where a kernel (maybe on a worker) stopped; u32 keys need no arena. */

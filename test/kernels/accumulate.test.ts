@@ -1,11 +1,11 @@
-// agg_bytes / agg_u32 (and the routed and partitioned folds over shard sets) fold count/sum/min/max bit-identically to a left-to-right Map group-by; acc_merge and acc_changed match their references.
+// agg_bytes / agg_u32 (and the routed and partitioned folds over shard sets, and a fold continued by agg_groups) fold count/sum/min/max bit-identically to a left-to-right Map group-by; agg_groups, acc_merge and acc_changed match their references.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadTestKernels, type TestKernels } from '../helpers/wasm.js';
 import { foldValue } from '../helpers/arbitraries.js';
 import { putByteKeys, putF64, putU32 } from '../helpers/key-columns.js';
-import { bytesKey, groupBy, type GroupStats } from '../reference/group-by.js';
+import { bytesKey, foldGroups, groupBy, type GroupStats } from '../reference/group-by.js';
 import { murmur2 } from '../reference/murmur2.js';
 import { stablePartition } from '../reference/partition.js';
 import { ByteShardTable, ShardSet, U32ShardTable, type RangePartition, type ShardTableOptions } from '../../src/state/shard-table.js';
@@ -467,6 +467,98 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
         for (const r of cols.regions) t.arena.release(r);
       }),
       { numRuns: build === 'debug' ? 100 : 30 },
+    );
+  });
+
+  it('agg_groups folds rows into map[gids[j]] in row order like the reference, and stops at a row whose group is not the table\'s', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }).chain((groups) => fc.tuple(
+          fc.constant(groups),
+          fc.array(fc.tuple(fc.integer({ min: 0, max: groups + 2 }), value), { maxLength: 200 }),
+          fc.shuffledSubarray([...Array(groups + 3).keys()], { minLength: groups + 3, maxLength: groups + 3 }),
+          fc.boolean(), fc.boolean(), fc.nat(), fc.nat(),
+        )),
+        mask,
+        ([groups, rows, perm, withMap, withValues, a, b], m) => {
+          const n = rows.length;
+          const from = n === 0 ? 0 : a % (n + 1);
+          const to = from + (n === 0 ? 0 : b % (n - from + 1));
+          // a table of `groups` groups, each folded once with 1, stamped 1
+          const table = new U32ShardTable(t.arena, t.k, { groups: 1, slots: 2 });
+          const seed = putU32(t, [...Array(groups).keys()].map((g) => g * 7));
+          const ones = putF64(t, Array(groups).fill(1));
+          table.aggregate({ keys: seed, values: ones, perm: 0 }, 0, groups, 1, m);
+          const gids = rows.map((r) => r[0]);
+          const values = rows.map((r) => r[1]);
+          const gp = putU32(t, gids);
+          const vp = withValues ? putF64(t, values) : 0;
+          const mp = withMap ? putU32(t, perm) : 0;
+          const stats: GroupStats[] = [...Array(groups).keys()].map((id) => ({ id, count: 1, sum: 1, min: 1, max: 1 }));
+          const stop = foldGroups(stats, gids, withMap ? perm : undefined, withValues ? values : undefined, from, to, groups);
+          const eff = withValues ? m : m & AGG_COUNT;
+          const touched = new Set<number>();
+          for (let j = from; j < stop; j++) touched.add(withMap ? perm[gids[j]!]! : gids[j]!);
+          if (stop < to) {
+            expect(() => table.foldGroups({ gids: gp, map: mp, values: vp }, from, to, 2, m)).toThrow(
+              `row ${stop} belongs to no group of this table (it has ${groups})`,
+            );
+          } else table.foldGroups({ gids: gp, map: mp, values: vp }, from, to, 2, m);
+          expect(table.count).toBe(groups);
+          const cols = table.accumulators();
+          for (let g = 0; g < groups; g++) {
+            const r = stats[g]!;
+            expect(cols.count[g]).toBe(m & AGG_COUNT ? r.count : 0);
+            // the seed fold's value 1 went in with the full mask; the rows' with `eff`
+            if (m & AGG_SUM) expect(Object.is(cols.sum[g], eff & AGG_SUM ? r.sum : 1)).toBe(true);
+            if (m & AGG_MIN) expect(Object.is(cols.min[g], eff & AGG_MIN ? r.min : 1)).toBe(true);
+            if (m & AGG_MAX) expect(Object.is(cols.max[g], eff & AGG_MAX ? r.max : 1)).toBe(true);
+            expect(table.stamps()[g]).toBe(touched.has(g) ? 2 : 1);
+          }
+          table.free();
+          for (const p of [seed, ones, gp, vp, mp]) if (p !== 0) t.arena.release(p);
+        },
+      ),
+      { numRuns: runs },
+    );
+  });
+
+  it('a fold continued over rows other tables interned meanwhile (groupMap + foldGroups) is the left-to-right fold', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(byteKey, value), { maxLength: 300 }), fc.array(fc.nat(), { maxLength: 3 }), sizes, mask, fc.boolean(),
+        (rows, cutsAt, size, m, withValues) => {
+          const n = rows.length;
+          const keys = rows.map((r) => r[0]);
+          const values = rows.map((r) => r[1]);
+          const cols = putByteKeys(t, keys, values);
+          const input = { ...cols, values: withValues ? cols.values : 0, perm: 0 };
+          const cuts = [0, ...cutsAt.map((c) => (n === 0 ? 0 : c % (n + 1))).sort((x, y) => x - y), n];
+          const used = t.arena.usedBytes;
+          const table = new ByteShardTable(t.arena, t.k, size);
+          const gids = t.arena.alloc(Math.max(1, n) * 4);
+          // range 0 folds here; each later range is interned into a table of its own (the other workers), then continued here in order
+          table.aggregate(input, cuts[0]!, cuts[1]!, 7, m);
+          const others = cuts.slice(1, -1).map((lo, p) => {
+            const other = new ByteShardTable(t.arena, t.k, size);
+            other.intern(input, lo, cuts[p + 2]!, gids);
+            return other;
+          });
+          others.forEach((other, p) => {
+            const map = table.groupMap(other);
+            table.foldGroups({ gids, map, values: input.values }, cuts[p + 1]!, cuts[p + 2]!, 7, m);
+            t.arena.release(map);
+            other.free();
+          });
+          const ref = groupBy(n, (i) => bytesKey(keys[i]!), withValues ? values : undefined);
+          expectGroups(table, ref, (g) => bytesKey(table.key(g)), withValues ? m : m & AGG_COUNT, 7);
+          table.free();
+          t.arena.release(gids);
+          expect(t.arena.usedBytes).toBe(used);
+          for (const r of cols.regions) t.arena.release(r);
+        },
+      ),
+      { numRuns: runs },
     );
   });
 });

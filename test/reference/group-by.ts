@@ -39,3 +39,25 @@ export function groupBy<K>(
 
 /** A byte key as a Map key: one char per byte. */
 export const bytesKey = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+
+/**
+ * Folds rows j in [from, to) into groups[map ? map[gids[j]] : gids[j]] in row order (`sum += v`,
+ * Math.min, Math.max), stopping at the first row whose group is not below `limit`: what agg_groups
+ * must do to the accumulators, bit for bit. Returns the row it stopped at (`to` when done).
+ */
+export function foldGroups(
+  groups: GroupStats[], gids: ArrayLike<number>, map: ArrayLike<number> | undefined, values: ArrayLike<number> | undefined,
+  from: number, to: number, limit: number,
+): number {
+  for (let j = from; j < to; j++) {
+    const g = map ? map[gids[j]!]! : gids[j]!;
+    if (g >= limit) return j;
+    const s = groups[g]!;
+    const v = values ? values[j]! : 0;
+    s.count += 1;
+    s.sum += v;
+    s.min = Math.min(s.min, v);
+    s.max = Math.max(s.max, v);
+  }
+  return to;
+}
