@@ -161,3 +161,72 @@ export function hash_u32(x: u32): u32 {
   const x = h & 0x7fffffff;
   return magic == 0 ? x & (shards - 1) : fastmod(x, magic, shards);
 }
+
+// fastHash: the hash of the scratch tables a batch folds into (table_bytes_intern_fast, agg_bytes_fast),
+// whose keys are hashed again with murmur2 when they merge into shard state. Not Kafka's, not stable
+// across versions, not for anything that outlives a batch. For 16..64 bytes it is branch-free: the
+// four 16-byte loads bytesEqual (table.ts) also makes (0, min(16, len-16), max(len-32, 0), len-16)
+// cover every byte; chunk i is rotated by i lanes and multiplied lane-wise by odd constants, so a chunk
+// read twice (short keys: the loads overlap) lands in other lanes under other constants and does not
+// cancel. Longer keys fold 16 bytes a step; shorter ones are one chunk of two overlapping u64 / u32
+// loads, or three bytes. The four lanes and the length end in mix32.
+
+// @ts-ignore: decorator
+@inline function laneFold(acc: v128, len: usize): u32 {
+  const l0 = <u32>i32x4.extract_lane(acc, 0);
+  const l1 = <u32>i32x4.extract_lane(acc, 1);
+  const l2 = <u32>i32x4.extract_lane(acc, 2);
+  const l3 = <u32>i32x4.extract_lane(acc, 3);
+  return mix32(l0 ^ rotl<u32>(l1, 8) ^ rotl<u32>(l2, 16) ^ rotl<u32>(l3, 24) ^ (<u32>len * 0x9e3779b1));
+}
+
+/** Chunk c rotated by one lane: (c1, c2, c3, c0). */
+// @ts-ignore: decorator
+@inline function rot1(c: v128): v128 {
+  return i8x16.shuffle(c, c, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
+}
+
+/** (c ^ c >>> 15) * k lane by lane: the xor-shift first, so a lane's high bytes reach its low bits too. */
+// @ts-ignore: decorator
+@inline function mixChunk(c: v128, k: v128): v128 {
+  return i32x4.mul(v128.xor(c, i32x4.shr_u(c, 15)), k);
+}
+
+/** fastHash of the bytes [p, p + len); reads exactly them. */
+// @ts-ignore: decorator
+@inline export function fastHashRange(p: usize, len: usize): u32 {
+  const k0 = i32x4(0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f);
+  const k1 = i32x4(0x165667b1, 0xd3a2646d, 0xfd7046c5, 0xb55a4f09);
+  const k2 = i32x4(0x7feb352d, 0x846ca68b, 0x5bd1e995, 0xcc9e2d51);
+  const k3 = i32x4(0x1b873593, 0xe6546b65, 0x85ebca6b, 0xc2b2ae35);
+  if (len - 16 <= 48) {
+    const last = len - 16;
+    const b1 = min<usize>(16, last);
+    const b2 = len >= 32 ? len - 32 : 0;
+    const a = v128.xor(mixChunk(v128.load(p), k0), mixChunk(rot1(v128.load(p + b1)), k1));
+    const b = v128.xor(mixChunk(rot1(rot1(v128.load(p + b2))), k2), mixChunk(rot1(rot1(rot1(v128.load(p + last)))), k3));
+    return laneFold(v128.xor(a, b), len);
+  }
+  if (len > 64) {
+    let acc = i32x4.splat(0);
+    const last = len - 16;
+    for (let i: usize = 0; i < last; i += 16) acc = mixChunk(rot1(v128.xor(acc, v128.load(p + i))), k0);
+    return laneFold(v128.xor(acc, mixChunk(v128.load(p + last), k3)), len);
+  }
+  let c = i32x4.splat(0);
+  if (len >= 8) c = i64x2(load<u64>(p), load<u64>(p + len - 8));
+  else if (len >= 4) c = i32x4(load<u32>(p), load<u32>(p + len - 4), 0, 0);
+  else if (len > 0) c = i32x4(load<u8>(p), load<u8>(p + (len >> 1)), load<u8>(p + len - 1), 0);
+  return laneFold(mixChunk(c, k0), len);
+}
+
+/** outHash[i] = fastHash(key i) for n keys given as offsets u32[n+1] into keyBytes (see hash_keys_murmur2). */
+export function hash_keys_fast(keyOffs: usize, keyBytes: usize, n: u32, outHash: usize): void {
+  let start = load<u32>(keyOffs);
+  for (let i: u32 = 0; i < n; i++) {
+    const end = load<u32>(keyOffs + ((<usize>i + 1) << 2));
+    assert(end >= start, "key offsets must be non-decreasing");
+    store<u32>(outHash + (<usize>i << 2), fastHashRange(keyBytes + start, end - start));
+    start = end;
+  }
+}

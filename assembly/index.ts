@@ -11,7 +11,7 @@
 // Bump ABI_VERSION whenever a signature or a struct layout below or in src/wasm/abi.ts changes.
 
 // @ts-ignore: decorator
-@inline const ABI_VERSION: u32 = 7;
+@inline const ABI_VERSION: u32 = 8;
 
 export function abi_version(): u32 {
   return ABI_VERSION;
@@ -22,13 +22,13 @@ export function heap_base(): usize {
   return __heap_base;
 }
 
-export { murmur2, hash_keys_murmur2, hash_u32 } from "./hash";
+export { murmur2, hash_keys_murmur2, hash_keys_fast, hash_u32 } from "./hash";
 export { partition, partition_blocks, partition_range, scatter_range } from "./kernels/partition";
 export {
-  table_bytes_intern, table_bytes_rehash, table_u32_intern, table_u32_rehash,
+  table_bytes_intern, table_bytes_intern_fast, table_bytes_rehash, table_u32_intern, table_u32_rehash,
 } from "./table";
 export {
-  agg_bytes, agg_u32, agg_bytes_shards, agg_u32_shards, agg_u32_parts, agg_groups, acc_merge, acc_changed,
+  agg_bytes, agg_bytes_fast, agg_u32, agg_bytes_shards, agg_u32_shards, agg_u32_parts, agg_groups, acc_merge, acc_changed,
 } from "./kernels/accumulate";
 export { agg_u32_dense, dense_flush } from "./kernels/dense";
 export { csv_decode } from "./kernels/decode_csv";

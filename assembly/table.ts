@@ -47,7 +47,7 @@
 // collide (easy for murmur2) degrade a table to a linear scan of the colliding run. That is the price
 // of sharding by the very hash Kafka partitions by; results stay correct, only slower.
 
-import { murmur2Range } from "./hash";
+import { fastHashRange, murmur2Range } from "./hash";
 
 // @ts-ignore: decorator
 @inline export const BT_SLOTS: usize = 0;
@@ -278,14 +278,10 @@ function bytesProbe(table: usize, count: u32, limit: u32, h: u32, kp: usize, kle
   return perm == 0 ? j : load<u32>(perm + (<usize>j << 2));
 }
 
-/**
- * Interns the byte keys of records perm[j], j in [from, to), writing outGid[record] = group id.
- * hashes[record] is the key's murmur2 (hashes = 0: computed here). Returns the first j not
- * processed: `to` when done, else the record whose new group did not fit (see the growth rule).
- */
-export function table_bytes_intern(
+// @ts-ignore: decorator
+@inline function internBytesLoop(
   table: usize, keyOffs: usize, keyBytes: usize, hashes: usize,
-  perm: usize, from: u32, to: u32, outGid: usize,
+  perm: usize, from: u32, to: u32, outGid: usize, fast: bool,
 ): u32 {
   const slots = <usize>load<u32>(table + BT_SLOTS);
   const cap = probedCap(load<u32>(table + BT_CAP));
@@ -307,7 +303,7 @@ export function table_bytes_intern(
     assert(ke >= ks, "key offsets must be non-decreasing");
     const kp = keyBytes + ks;
     const klen = ke - ks;
-    const h = hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
+    const h = fast ? fastHashRange(kp, klen) : hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
     const g = bytesFindOrInsert(slots, mask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, kp, klen);
     if (g == NO_ROOM) break;
     if (g == count) count++;
@@ -315,6 +311,28 @@ export function table_bytes_intern(
   }
   store<u32>(table + BT_COUNT, count);
   return j;
+}
+
+/**
+ * Interns the byte keys of records perm[j], j in [from, to), writing outGid[record] = group id.
+ * hashes[record] is the key's murmur2 (hashes = 0: computed here). Returns the first j not
+ * processed: `to` when done, else the record whose new group did not fit (see the growth rule).
+ */
+export function table_bytes_intern(
+  table: usize, keyOffs: usize, keyBytes: usize, hashes: usize,
+  perm: usize, from: u32, to: u32, outGid: usize,
+): u32 {
+  return internBytesLoop(table, keyOffs, keyBytes, hashes, perm, from, to, outGid, false);
+}
+
+/**
+ * table_bytes_intern into a table keyed by fastHash (hash.ts), computed here as each key is read: a
+ * table of a batch's own (a scratch table), never one whose hashes must be murmur2.
+ */
+export function table_bytes_intern_fast(
+  table: usize, keyOffs: usize, keyBytes: usize, perm: usize, from: u32, to: u32, outGid: usize,
+): u32 {
+  return internBytesLoop(table, keyOffs, keyBytes, 0, perm, from, to, outGid, true);
 }
 
 /**

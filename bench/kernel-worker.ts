@@ -1,5 +1,5 @@
 // piscina worker of suite 1: instantiates the kernels once over the shared memory and runs one
-// row range (hashing, partitioning, scattering, the dense fold) or one shard range (folding) of an in-memory batch per task.
+// row range (hashing, partitioning, scattering, interning, the dense fold, a continued fold) or one shard range (folding) of an in-memory batch per task.
 
 import { workerData } from 'node:worker_threads'; // the pool's workerData, without loading piscina's pool code here
 import { instantiateKernels } from '../dist/wasm/module.js';
@@ -80,7 +80,45 @@ export interface DenseRange {
   mask: number;
 }
 
-export type BenchTask = HashRange | ShardRange | PartitionRange | PartsRange | ScatterRange | DenseRange;
+/** Byte-key rows [from, to) folded into one 'fast' table, hashing each key as it is read (agg_bytes_fast). */
+export interface FastFoldRange {
+  op: 'fold-fast';
+  table: number;
+  acc: number;
+  keyOffs: number;
+  keyBytes: number;
+  values: number;
+  from: number;
+  to: number;
+  mask: number;
+}
+
+/** Byte-key rows [from, to) interned into one 'fast' table, gids[j] = their groups (table_bytes_intern_fast). */
+export interface FastInternRange {
+  op: 'intern-fast';
+  table: number;
+  keyOffs: number;
+  keyBytes: number;
+  gids: number;
+  from: number;
+  to: number;
+}
+
+/** Rows [from, to) interned already, folded in row order into groups map[gids[j]] of one table's accumulators (agg_groups). */
+export interface GroupsRange {
+  op: 'groups';
+  acc: number;
+  gids: number;
+  map: number;
+  values: number;
+  from: number;
+  to: number;
+  /** The table's group count. */
+  limit: number;
+  mask: number;
+}
+
+export type BenchTask = HashRange | ShardRange | PartitionRange | PartsRange | ScatterRange | DenseRange | FastFoldRange | FastInternRange | GroupsRange;
 
 const init = workerData as { module: WebAssembly.Module; memory: WebAssembly.Memory };
 const k = instantiateKernels(init.module, init.memory);
@@ -99,6 +137,12 @@ export default function run(t: BenchTask): number {
       return t.to;
     case 'dense':
       return k.agg_u32_dense(t.table, t.acc, t.dense, t.base, t.keys, t.values, t.from, t.to, 1, t.mask) >>> 0;
+    case 'fold-fast':
+      return k.agg_bytes_fast(t.table, t.acc, t.keyOffs, t.keyBytes, t.values, 0, t.from, t.to, 1, t.mask) >>> 0;
+    case 'intern-fast':
+      return k.table_bytes_intern_fast(t.table, t.keyOffs, t.keyBytes, 0, t.from, t.to, t.gids) >>> 0;
+    case 'groups':
+      return k.agg_groups(t.acc, t.gids, t.map, t.values, t.from, t.to, t.limit, 1, t.mask) >>> 0;
     case 'u32-parts':
       return k.agg_u32_parts(t.tables, t.accs, t.shards, t.lo, t.hi, t.keys, t.values, t.starts, t.parts, t.perm, t.from, 1, t.mask) >>> 0;
   }

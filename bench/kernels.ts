@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { KernelRuntime } from '../dist/runtime/pool.js';
-import { DenseSlots, ShardSet, type ByteShardTable, type U32ShardTable } from '../dist/state/shard-table.js';
+import { ByteShardTable, DenseSlots, ShardSet, type U32ShardTable } from '../dist/state/shard-table.js';
 import { compileKernels } from '../dist/wasm/module.js';
 import { AGG_COUNT, AGG_SUM } from '../dist/wasm/abi.js';
 import { kernelWorkloads, type KernelWorkload } from './data-gen.js';
@@ -155,18 +155,21 @@ export function load(rt: KernelRuntime, w: KernelWorkload): Loaded {
 const BLOCK_ROWS = 16_384;
 
 /**
- * One aggregation of the loaded columns on `workers` workers, S = workers shards (byte keys by their
- * murmur2, hashed first by row range in parallel; u32 keys by their own value: the table remixes
- * them internally). Each key folds in input order, so the sums are those of one worker, bit for bit.
+ * One aggregation of the loaded columns on `workers` workers, into S shards (S = workers unless said
+ * otherwise below; byte keys by their murmur2, u32 keys by their own value: the table remixes them
+ * internally). Each key folds in input order, so the sums are those of one worker, bit for bit.
  *
- * - One worker: the single-shard fold over all rows (agg_*_shards with S = 1: the inlined first
- *   probe for u32, no routing).
+ * - u32 keys on one worker: the single-shard fold over all rows (agg_u32_shards with S = 1: the
+ *   inlined first probe, no routing).
  * - u32 keys on two or more: the two-phase fold. Phase 1, task p per row range: a stable partition of
  *   each of its blocks of BLOCK_ROWS rows by shard (partition_blocks, one perm column for all).
  *   Phase 2, task s per shard: block 0's rows of shard s, then block 1's, ... (agg_u32_parts).
- * - Byte keys on two or more: task s reads every row and folds those of shard s (agg_bytes_shards, the
- *   64-row bit-block route). A list fold gathering the same rows measured slower (its row's key
- *   offsets, hash, value and key bytes each cost a fresh line; the routed scan streams them).
+ * - Byte keys, on any number of workers: the continued fold (continuedRun), into one shard. Task 0
+ *   folds the first range of rows into a scratch table while the others intern theirs; table 0 then
+ *   takes their keys and folds their rows on, in order, and merges into the shard's state.
+ *   SLUICE_BENCH_BYTES=routed forces the routed fold instead: every row hashed with murmur2 (by row
+ *   range in parallel), then task s reads every row and folds those of shard s (agg_bytes_shards, the
+ *   64-row bit-block route; with S = 1, no routing).
  *
  * - u32 keys whose sample spans a narrow range (K1, K3), on any number of workers: the dense fold,
  *   one task (denseRun).
@@ -183,6 +186,7 @@ export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: numbe
     if (path.kind === 'dense') return denseRun(rt, pool, c, n, mask, path.base, path.range);
     if (path.kind === 'scatter') return scatteredRun(rt, pool, workers, c, n, mask);
   }
+  if (w.kind === 'bytes' && process.env.SLUICE_BENCH_BYTES !== 'routed') return continuedRun(rt, pool, workers, c, n, mask);
   let hashes = c.keys;
   if (w.kind === 'bytes') {
     hashes = c.hashes;
@@ -239,6 +243,56 @@ export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: numbe
   const runs: Promise<void>[] = [];
   for (let s = 0; s < workers; s++) runs.push(shard(s));
   await Promise.all(runs);
+  return set;
+}
+
+/**
+ * The continued fold of byte keys on W workers. Rows split into W ranges; task 0 folds range 0 into a
+ * scratch table (agg_bytes_fast) while task p interns range p into a scratch table of its own, writing
+ * each row's group there (table_bytes_intern_fast). Then, for p = 1 .. W-1 in order, table 0 interns
+ * table p's keys (groupMap: ~10,000 keys, not rows) and folds range p's rows into the mapped groups in
+ * row order (agg_groups: no hash, no probe, no key bytes). Each key folds in input order, so the sums
+ * are those of one worker, bit for bit, and each row's key bytes are read once, where the routed fold
+ * makes every task scan every row. The scratch tables hash with fastHash, in the same read of a key as
+ * its probe and compare; the shard state they merge into at the end (mergeFrom) hashes its ~10,000
+ * keys with murmur2, as shard state must.
+ */
+async function continuedRun(rt: KernelRuntime, pool: Piscina, workers: number, c: Loaded, n: number, mask: number): Promise<ShardSet<ByteShardTable>> {
+  const set = ShardSet.bytes(rt.arena, rt.k, 1);
+  const bound = (p: number): number => Math.floor((p * n) / workers);
+  const input = { keyOffs: c.keys, keyBytes: c.keyBytes, hashes: 0, values: c.values, perm: 0 };
+  const scratch = Array.from({ length: workers }, () => new ByteShardTable(rt.arena, rt.k, { hash: 'fast' }));
+  const first = scratch[0]!;
+  const gids = workers > 1 ? rt.arena.alloc(n * 4) : 0;
+  try {
+    const range = async (p: number): Promise<void> => {
+      const [lo, hi] = [bound(p), bound(p + 1)];
+      const table = scratch[p]!;
+      for (let from = lo; from < hi;) {
+        const task: BenchTask = p === 0
+          ? { op: 'fold-fast', table: table.header, acc: table.acc, keyOffs: c.keys, keyBytes: c.keyBytes, values: c.values, from, to: hi, mask }
+          : { op: 'intern-fast', table: table.header, keyOffs: c.keys, keyBytes: c.keyBytes, gids, from, to: hi };
+        from = (await pool.run(task)) as number;
+        if (from < hi) table.growFor(input, from);
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, (_, p) => range(p)));
+    for (let p = 1; p < workers; p++) {
+      const map = first.groupMap(scratch[p]!);
+      try {
+        const [lo, hi] = [bound(p), bound(p + 1)];
+        const task: BenchTask = { op: 'groups', acc: first.acc, gids, map, values: c.values, from: lo, to: hi, limit: first.count, mask };
+        const stop = (await pool.run(task)) as number;
+        if (stop < hi) throw new Error(`the continued fold stopped at row ${stop}: its group is not the table's`);
+      } finally {
+        rt.arena.release(map);
+      }
+    }
+    set.tables[0]!.mergeFrom(first, 1, mask);
+  } finally {
+    for (const t of scratch) t.free();
+    if (gids !== 0) rt.arena.release(gids);
+  }
   return set;
 }
 

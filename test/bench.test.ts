@@ -76,7 +76,7 @@ describe('npm run bench -- --smoke', () => {
     expect(r.agree).toBe(true);
   }, 180_000);
 
-  it('the kernel suite\'s u32 folds (dense, direct or two-phase, scattered), on 1 and 2 workers, leave every sum bit for bit the left-to-right fold', async () => {
+  it('the kernel suite\'s folds (u32: dense, direct or two-phase, scattered; bytes: continued, routed), on 1 and 2 workers, leave every sum bit for bit the left-to-right fold', async () => {
     // dist-bench was compiled by the smoke run above (tests in a file run in order)
     const { Piscina } = await import('piscina');
     const { KernelRuntime } = await import('../dist/runtime/pool.js');
@@ -88,7 +88,7 @@ describe('npm run bench -- --smoke', () => {
     const pools = [1, 2].map((n) => new Piscina({
       filename: path.join(ROOT, 'dist-bench/kernel-worker.js'), minThreads: n, maxThreads: n, workerData: { module, memory: rt.arena.memory },
     }));
-    const saved = process.env.SLUICE_BENCH_U32;
+    const saved = { u32: process.env.SLUICE_BENCH_U32, bytes: process.env.SLUICE_BENCH_BYTES };
     try {
       // K1 (1,000 keys), K2 (keys up to 10^6) and K3 (Zipf) on 30,000 rows, with a few keys far outside K1's range
       for (const w of kernelWorkloads(30_000).filter((x) => x.kind === 'u32')) {
@@ -118,9 +118,38 @@ describe('npm run bench -- --smoke', () => {
         }
         cols.free();
       }
+      // S1 (10,000 byte keys) on 30,000 rows: the continued fold (scratch tables, agg_groups) and the routed one
+      const s1 = kernelWorkloads(30_000).find((x) => x.name === 'S1')!;
+      if (s1.kind !== 'bytes') throw new Error('S1 has byte keys');
+      const keyOf = (i: number): string => Buffer.from(s1.keys.bytes.subarray(s1.keys.offs[i]!, s1.keys.offs[i + 1]!)).toString('latin1');
+      const ref = new Map<string, [number, number]>();
+      for (let i = 0; i < s1.rows; i++) {
+        const e = ref.get(keyOf(i)) ?? [0, 0];
+        e[0] += 1;
+        e[1] += s1.values[i]!;
+        ref.set(keyOf(i), e);
+      }
+      const cols = load(rt, s1);
+      for (const pathName of ['continued', 'routed']) {
+        process.env.SLUICE_BENCH_BYTES = pathName;
+        for (const [i, pool] of pools.entries()) {
+          const set = await sluiceRun(rt, pool, i + 1, s1, cols);
+          const got = new Map<string, [number, number]>();
+          for (const t of set.tables) {
+            const count = t.column('count');
+            const sum = t.column('sum');
+            for (let g = 0; g < t.count; g++) got.set(Buffer.from(t.key(g) as Uint8Array).toString('latin1'), [count[g]!, sum[g]!]);
+          }
+          set.free();
+          expect(got, `S1, ${pathName}, ${i + 1} worker(s)`).toEqual(ref);
+        }
+      }
+      cols.free();
     } finally {
-      if (saved === undefined) delete process.env.SLUICE_BENCH_U32;
-      else process.env.SLUICE_BENCH_U32 = saved;
+      for (const [name, value] of [['SLUICE_BENCH_U32', saved.u32], ['SLUICE_BENCH_BYTES', saved.bytes]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
       await Promise.all(pools.map((p) => p.destroy()));
       await rt.close();
     }

@@ -18,7 +18,7 @@ import {
   NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SLOTS, NO_ROOM,
   bytesGroupOf, maxGroupsFor, probedCap, recordAt, slotShift, u32FindOrInsert, u32Slot,
 } from "../table";
-import { murmur2Range, shardMagic, shardOf } from "../hash";
+import { fastHashRange, murmur2Range, shardMagic, shardOf } from "../hash";
 
 // @ts-ignore: decorator
 @inline export const AC_CAP: usize = 0;
@@ -78,7 +78,7 @@ import { murmur2Range, shardMagic, shardOf } from "../hash";
 // @ts-ignore: decorator
 @inline function aggBytesLoop(
   table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize,
-  perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
+  perm: usize, from: u32, to: u32, stamp: u32, mask: u32, fast: bool,
 ): u32 {
   const slots = <usize>load<u32>(table + BT_SLOTS);
   const cap = probedCap(load<u32>(table + BT_CAP));
@@ -102,7 +102,7 @@ import { murmur2Range, shardMagic, shardOf } from "../hash";
     assert(ke >= ks, "key offsets must be non-decreasing");
     const kp = keyBytes + ks;
     const klen = ke - ks;
-    const h = hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
+    const h = fast ? fastHashRange(kp, klen) : hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
     const g = bytesGroupOf(table, slots, smask, shift, arena, count, limit, h, kp, klen);
     if (g == NO_ROOM) break;
     if (g == count) count++;
@@ -124,18 +124,37 @@ export function agg_bytes(
   table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize,
   perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
 ): u32 {
+  return aggBytesMasks(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, mask, false);
+}
+
+/**
+ * agg_bytes into a table keyed by fastHash (hash.ts), computed here as each key is read (see
+ * table_bytes_intern_fast): one read of each key's bytes for its hash, probe and compare.
+ */
+export function agg_bytes_fast(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, values: usize,
+  perm: usize, from: u32, to: u32, stamp: u32, mask: u32,
+): u32 {
+  return aggBytesMasks(table, acc, keyOffs, keyBytes, 0, values, perm, from, to, stamp, mask, true);
+}
+
+// @ts-ignore: decorator
+@inline function aggBytesMasks(
+  table: usize, acc: usize, keyOffs: usize, keyBytes: usize, hashes: usize, values: usize,
+  perm: usize, from: u32, to: u32, stamp: u32, mask: u32, fast: bool,
+): u32 {
   if (values == 0) mask &= AGG_COUNT;
   // specialised loops for the common masks (count, avg, all); the general one branches per record
   if (mask == AGG_COUNT) {
-    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT);
+    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT, fast);
   }
   if (mask == (AGG_COUNT | AGG_SUM)) {
-    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM);
+    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_COUNT | AGG_SUM, fast);
   }
   if (mask == AGG_ALL) {
-    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_ALL);
+    return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, AGG_ALL, fast);
   }
-  return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, mask);
+  return aggBytesLoop(table, acc, keyOffs, keyBytes, hashes, values, perm, from, to, stamp, mask, fast);
 }
 
 // @ts-ignore: decorator

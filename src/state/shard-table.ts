@@ -38,16 +38,27 @@ export interface ShardTableOptions {
   slots?: number;
   /** Key bytes before the key arena grows (byte-key tables only). Default 16 per group. */
   keyBytes?: number;
+  /**
+   * What a byte-key table hashes its keys with (byte-key tables only). 'murmur2' (the default): Kafka's,
+   * what shards and checkpoints go by. 'fast': fastHash (assembly/hash.ts), for a scratch table that
+   * folds one batch and merges into murmur2 state (mergeFrom hashes its keys again): its fused kernels
+   * read each key once for hash, probe and compare.
+   */
+  hash?: ByteTableHash;
 }
+
+/** The hash function of a byte-key table (ShardTableOptions.hash). */
+export type ByteTableHash = 'murmur2' | 'fast';
 
 /**
  * Byte-string keys of a batch, as the decoders write them (all pointers into the shared memory):
- * key i is keyBytes[keyOffs[i] .. keyOffs[i+1]) and hashes[i] is its murmur2.
+ * key i is keyBytes[keyOffs[i] .. keyOffs[i+1]) and hashes[i] is its hash: murmur2, or fastHash for a
+ * table whose `hash` is 'fast'.
  */
 export interface ByteKeyInput {
   keyOffs: number;
   keyBytes: number;
-  /** u32[n] murmur2 of each key; 0 = computed by the kernel. */
+  /** u32[n] hash of each key, by the table's hash function; 0 = computed by the kernel. */
   hashes: number;
   /** f64[n] values; 0 when only counting. */
   values: number;
@@ -175,8 +186,8 @@ export abstract class ShardTable<I> {
   protected abstract runIntern(input: I, from: number, to: number, outGid: number): number;
   /** Grows whatever kept the record at position `stop` of `input` out of the table. */
   abstract growFor(input: I, stop: number): void;
-  /** This table's keys as an input whose record g is group g (for another table to intern). */
-  protected abstract groupsInput(): I;
+  /** This table's keys as an input whose record g is group g, for table `into` to intern. */
+  protected abstract groupsInput(into: ShardTable<I>): I;
 
   // --- kernel runs with the grow loop -------------------------------------------------------------
 
@@ -234,7 +245,7 @@ export abstract class ShardTable<I> {
     const n = src.count;
     const map = this.arena.alloc(Math.max(1, n) * 4);
     try {
-      this.intern(src.groupsInput(), 0, n, map);
+      this.intern(src.groupsInput(this), 0, n, map);
     } catch (err) {
       this.arena.release(map);
       throw err;
@@ -460,6 +471,8 @@ export abstract class ShardTable<I> {
  *   for (let g = 0; g < t.count; g++) out.push([t.keyString(g), t.column('sum')[g]]);
  */
 export class ByteShardTable extends ShardTable<ByteKeyInput> {
+  /** What the keys are hashed with (ShardTableOptions.hash). */
+  readonly hash: ByteTableHash;
   private groupsRegion: number;
   private arenaRegion: number;
 
@@ -467,7 +480,10 @@ export class ByteShardTable extends ShardTable<ByteKeyInput> {
     const groups = positiveInt('groups', options.groups, 1024);
     const slots = positiveInt('slots', options.slots, Math.max(2, nextPow2(Math.ceil((groups * 4) / 3))));
     const keyBytes = positiveInt('keyBytes', options.keyBytes, 16 * groups);
+    const hash = options.hash ?? 'murmur2';
+    if (hash !== 'murmur2' && hash !== 'fast') throw new RangeError(`hash must be 'murmur2' or 'fast', not ${String(hash)}`);
     super(arena, kernels, BYTE_LAYOUT, groups, slots);
+    this.hash = hash;
     this.groupsRegion = this.allocGroups(groups, 0);
     this.setField(BT_GROUP_CAP, groups);
     this.arenaRegion = arena.alloc(keyBytes);
@@ -497,7 +513,8 @@ export class ByteShardTable extends ShardTable<ByteKeyInput> {
 
   /**
    * Every group's key at once, as views of the shared memory valid until the table grows or is freed
-   * (copy them to keep them): key g is bytes[offsets[g] .. offsets[g+1]), hashes[g] its murmur2.
+   * (copy them to keep them): key g is bytes[offsets[g] .. offsets[g+1]), hashes[g] its hash (murmur2
+   * unless the table's `hash` is 'fast').
    * What a checkpoint reads, without a call per group.
    */
   keyColumns(): { offsets: Uint32Array; bytes: Uint8Array; hashes: Uint32Array } {
@@ -519,16 +536,17 @@ export class ByteShardTable extends ShardTable<ByteKeyInput> {
     return utf8.decode(this.key(g));
   }
 
-  /** murmur2 of the key of group g (unsigned). */
+  /** The hash of the key of group g (unsigned): murmur2, unless the table's `hash` is 'fast'. */
   keyHash(g: number): number {
     this.checkLive();
     this.checkGroup(g);
     return this.arena.u32[(this.field(BT_HASHES) >>> 2) + g]!;
   }
 
-  protected groupsInput(): ByteKeyInput {
-    // a table's keyOffs + arena + hashes are exactly a batch's key columns
-    return { keyOffs: this.field(BT_KEY_OFFS), keyBytes: this.field(BT_ARENA), hashes: this.field(BT_HASHES), values: 0, perm: 0 };
+  protected groupsInput(into: ShardTable<ByteKeyInput>): ByteKeyInput {
+    // a table's keyOffs + arena + hashes are exactly a batch's key columns; hashed again by a table of another hash
+    const hashes = (into as ByteShardTable).hash === this.hash ? this.field(BT_HASHES) : 0;
+    return { keyOffs: this.field(BT_KEY_OFFS), keyBytes: this.field(BT_ARENA), hashes, values: 0, perm: 0 };
   }
 
   /** Grows the table for the record at position `stop` of `input`, where a kernel (maybe on a worker) stopped. */
@@ -540,12 +558,18 @@ export class ByteShardTable extends ShardTable<ByteKeyInput> {
   }
 
   protected runAggregate(input: ByteKeyInput, from: number, to: number, stamp: number, mask: number): number {
+    if (this.hash === 'fast' && input.hashes === 0) {
+      return this.kernels.agg_bytes_fast(this.header, this.acc, input.keyOffs, input.keyBytes, input.values, input.perm, from, to, stamp, mask);
+    }
     return this.kernels.agg_bytes(
       this.header, this.acc, input.keyOffs, input.keyBytes, input.hashes, input.values, input.perm, from, to, stamp, mask,
     );
   }
 
   protected runIntern(input: ByteKeyInput, from: number, to: number, outGid: number): number {
+    if (this.hash === 'fast' && input.hashes === 0) {
+      return this.kernels.table_bytes_intern_fast(this.header, input.keyOffs, input.keyBytes, input.perm, from, to, outGid);
+    }
     return this.kernels.table_bytes_intern(
       this.header, input.keyOffs, input.keyBytes, input.hashes, input.perm, from, to, outGid,
     );

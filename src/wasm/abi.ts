@@ -5,7 +5,7 @@
 // 32-bit fields at the byte offsets below; the host writes inputs, the kernel writes outputs.
 
 /** Must equal assembly/index.ts ABI_VERSION; checked when the module is instantiated. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** Aggregation bits passed as `mask` to the accumulate kernels. avg is sum and count together. */
 export const AGG_COUNT = 1;
@@ -156,6 +156,8 @@ export interface KernelExports {
   murmur2(ptr: number, len: number): number;
   /** outHash[i] = murmur2(key i) for keys given as offsets u32[n+1] + bytes. */
   hash_keys_murmur2(keyOffs: number, keyBytes: number, n: number, outHash: number): void;
+  /** outHash[i] = fastHash of key i (assembly/hash.ts): the hash of 'fast' byte tables, not Kafka's. */
+  hash_keys_fast(keyOffs: number, keyBytes: number, n: number, outHash: number): void;
   /** The tables' fast hash of a u32 key (a 32-bit finaliser); `>>> 0` for the unsigned value. */
   hash_u32(x: number): number;
 
@@ -193,6 +195,8 @@ export interface KernelExports {
     table: number, keyOffs: number, keyBytes: number, hashes: number,
     perm: number, from: number, to: number, outGid: number,
   ): number;
+  /** table_bytes_intern into a table keyed by fastHash, computed from each key's bytes as it is read. */
+  table_bytes_intern_fast(table: number, keyOffs: number, keyBytes: number, perm: number, from: number, to: number, outGid: number): number;
   /** Re-inserts every group into newSlots (zeroed, u32[2*newCap]) and points the header at it. */
   table_bytes_rehash(table: number, newSlots: number, newCap: number): void;
   table_u32_intern(table: number, keys: number, perm: number, from: number, to: number, outGid: number): number;
@@ -205,6 +209,11 @@ export interface KernelExports {
    */
   agg_bytes(
     table: number, acc: number, keyOffs: number, keyBytes: number, hashes: number, values: number,
+    perm: number, from: number, to: number, stamp: number, mask: number,
+  ): number;
+  /** agg_bytes into a table keyed by fastHash, computed from each key's bytes as it is read. */
+  agg_bytes_fast(
+    table: number, acc: number, keyOffs: number, keyBytes: number, values: number,
     perm: number, from: number, to: number, stamp: number, mask: number,
   ): number;
   agg_u32(

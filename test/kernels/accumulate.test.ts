@@ -6,9 +6,10 @@ import { loadTestKernels, type TestKernels } from '../helpers/wasm.js';
 import { foldValue } from '../helpers/arbitraries.js';
 import { putByteKeys, putF64, putU32 } from '../helpers/key-columns.js';
 import { bytesKey, foldGroups, groupBy, type GroupStats } from '../reference/group-by.js';
+import { fastHash } from '../reference/fast-hash.js';
 import { murmur2 } from '../reference/murmur2.js';
 import { stablePartition } from '../reference/partition.js';
-import { ByteShardTable, ShardSet, U32ShardTable, type RangePartition, type ShardTableOptions } from '../../src/state/shard-table.js';
+import { ByteShardTable, ShardSet, U32ShardTable, type ByteTableHash, type RangePartition, type ShardTableOptions } from '../../src/state/shard-table.js';
 import { AGG_COUNT, AGG_MAX, AGG_MIN, AGG_SUM } from '../../src/wasm/abi.js';
 
 const enc = new TextEncoder();
@@ -527,21 +528,24 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     fc.assert(
       fc.property(
         fc.array(fc.tuple(byteKey, value), { maxLength: 300 }), fc.array(fc.nat(), { maxLength: 3 }), sizes, mask, fc.boolean(),
-        (rows, cutsAt, size, m, withValues) => {
+        fc.constantFrom<ByteTableHash>('murmur2', 'fast'), fc.constantFrom<ByteTableHash>('murmur2', 'fast'),
+        (rows, cutsAt, size, m, withValues, hash, othersHash) => {
           const n = rows.length;
           const keys = rows.map((r) => r[0]);
           const values = rows.map((r) => r[1]);
           const cols = putByteKeys(t, keys, values);
-          const input = { ...cols, values: withValues ? cols.values : 0, perm: 0 };
+          // a fast table hashes for itself (hashes 0); the murmur2 ones take the column
+          const inputFor = (h: ByteTableHash) => ({ ...cols, hashes: h === 'fast' ? 0 : cols.hashes, values: withValues ? cols.values : 0, perm: 0 });
+          const input = inputFor(hash);
           const cuts = [0, ...cutsAt.map((c) => (n === 0 ? 0 : c % (n + 1))).sort((x, y) => x - y), n];
           const used = t.arena.usedBytes;
-          const table = new ByteShardTable(t.arena, t.k, size);
+          const table = new ByteShardTable(t.arena, t.k, { ...size, hash });
           const gids = t.arena.alloc(Math.max(1, n) * 4);
           // range 0 folds here; each later range is interned into a table of its own (the other workers), then continued here in order
           table.aggregate(input, cuts[0]!, cuts[1]!, 7, m);
           const others = cuts.slice(1, -1).map((lo, p) => {
-            const other = new ByteShardTable(t.arena, t.k, size);
-            other.intern(input, lo, cuts[p + 2]!, gids);
+            const other = new ByteShardTable(t.arena, t.k, { ...size, hash: othersHash });
+            other.intern(inputFor(othersHash), lo, cuts[p + 2]!, gids);
             return other;
           });
           others.forEach((other, p) => {
@@ -560,5 +564,43 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
       ),
       { numRuns: runs },
     );
+  });
+
+  it("a 'fast' table folds and interns like the Map group-by, keeps fastHash per group, and merges into murmur2 state as murmur2", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(byteKey, value), { maxLength: 300 }), sizes, mask, (rows, size, m) => {
+        const keys = rows.map((r) => r[0]);
+        const values = rows.map((r) => r[1]);
+        const cols = putByteKeys(t, keys, values);
+        const used = t.arena.usedBytes;
+        const fast = new ByteShardTable(t.arena, t.k, { ...size, hash: 'fast' });
+        fast.aggregate({ ...cols, hashes: 0, perm: 0 }, 0, keys.length, 3, m);
+        const ref = groupBy(keys.length, (i) => bytesKey(keys[i]!), values);
+        expectGroups(fast, ref, (g) => bytesKey(fast.key(g)), m, 3);
+        for (let g = 0; g < fast.count; g++) expect(fast.keyHash(g)).toBe(fastHash(fast.key(g)));
+
+        const interned = new ByteShardTable(t.arena, t.k, { ...size, hash: 'fast' });
+        const gids = t.arena.alloc(Math.max(1, keys.length) * 4);
+        interned.intern({ ...cols, hashes: 0, perm: 0 }, 0, keys.length, gids);
+        expect(interned.count).toBe(ref.size);
+        keys.forEach((k, i) => expect(t.arena.u32[(gids >>> 2) + i]).toBe(ref.get(bytesKey(k))!.id));
+
+        // into murmur2 state: hashed again (murmur2 is what shards and checkpoints go by); and back into a fast table
+        const state = new ByteShardTable(t.arena, t.k, size);
+        state.mergeFrom(fast, 4, m);
+        expectGroups(state, ref, (g) => bytesKey(state.key(g)), m, 4);
+        for (let g = 0; g < state.count; g++) expect(state.keyHash(g)).toBe(murmur2(state.key(g)) >>> 0);
+        const again = new ByteShardTable(t.arena, t.k, { ...size, hash: 'fast' });
+        again.mergeFrom(state, 5, m);
+        expectGroups(again, ref, (g) => bytesKey(again.key(g)), m, 5);
+        for (let g = 0; g < again.count; g++) expect(again.keyHash(g)).toBe(fastHash(again.key(g)));
+        for (const x of [fast, interned, state, again]) x.free();
+        t.arena.release(gids);
+        expect(t.arena.usedBytes).toBe(used);
+        for (const r of cols.regions) t.arena.release(r);
+      }),
+      { numRuns: runs },
+    );
+    expect(() => new ByteShardTable(t.arena, t.k, { hash: 'xx' as ByteTableHash })).toThrow("hash must be 'murmur2' or 'fast', not xx");
   });
 });

@@ -1,10 +1,11 @@
-// murmur2 is Kafka's (same partition as kafkajs's DefaultPartitioner), hash_keys_murmur2 and hash_u32 match their references.
+// murmur2 is Kafka's (same partition as kafkajs's DefaultPartitioner), hash_keys_murmur2, hash_keys_fast and hash_u32 match their references.
 
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadTestKernels } from '../helpers/wasm.js';
 import { putByteKeys, putU32, readU32 } from '../helpers/key-columns.js';
+import { fastHash } from '../reference/fast-hash.js';
 import { hashU32, kafkaPartition, murmur2, murmur2Collisions } from '../reference/murmur2.js';
 
 const require = createRequire(import.meta.url);
@@ -106,6 +107,51 @@ describe.each(['debug', 'release'] as const)('murmur2 (%s build)', (build) => {
       }),
       { numRuns: build === 'debug' ? 300 : 100 },
     );
+  });
+
+  it('hash_keys_fast is the fastHash reference: every length 0..200 side by side, offsets not from 0', () => {
+    // every branch: 0, 1..3, 4..7, 8..15, 16..64 (the four overlapping chunks), past 64 (the 16-byte steps);
+    // keys lie back to back, so a read past a key's end would see its neighbour's bytes and differ
+    const key = fc.integer({ min: 0, max: 200 }).chain((len) => fc.uint8Array({ minLength: len, maxLength: len }));
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 12 }), fc.nat({ max: 3 }), (keys, skip) => {
+        const all = [...Array.from({ length: skip }, (_, i) => enc.encode(`lead-${i}`)), ...keys];
+        const cols = putByteKeys(t, all);
+        const out = t.arena.alloc(Math.max(keys.length, 1) * 4);
+        t.k.hash_keys_fast(cols.keyOffs + skip * 4, cols.keyBytes, keys.length, out);
+        expect(readU32(t, out, keys.length)).toEqual(keys.map((k) => fastHash(k)));
+        for (const r of [...cols.regions, out]) t.arena.release(r);
+      }),
+      { numRuns: build === 'debug' ? 300 : 100 },
+    );
+    const lengths = Array.from({ length: 131 }, (_, len) => new Uint8Array(len).map((_, i) => (i * 37 + len) & 0xff));
+    const cols = putByteKeys(t, lengths);
+    const out = t.arena.alloc(lengths.length * 4);
+    t.k.hash_keys_fast(cols.keyOffs, cols.keyBytes, lengths.length, out);
+    expect(readU32(t, out, lengths.length)).toEqual(lengths.map((k) => fastHash(k)));
+    for (const r of [...cols.regions, out]) t.arena.release(r);
+  });
+
+  it('fastHash spreads keys that differ little: shared prefixes, one byte apart, every length 1..80', () => {
+    // 32 bits for 100,000 keys: about one collision expected by chance (n^2 / 2^33)
+    const collisions = (keys: Uint8Array[]): number => keys.length - new Set(keys.map((k) => fastHash(k))).size;
+    const urls = Array.from({ length: 100_000 }, (_, i) => enc.encode(`https://example.com/products/${i}/reviews`));
+    expect(collisions(urls)).toBeLessThanOrEqual(4);
+    for (let len = 1; len <= 80; len++) {
+      const oneByte: Uint8Array[] = [];
+      for (let at = 0; at < len; at++) {
+        for (const v of [1, 2, 0x80, 0xff]) {
+          const k = new Uint8Array(len).fill(0x61);
+          k[at] = v;
+          oneByte.push(k);
+        }
+      }
+      expect(collisions(oneByte), `keys of ${len} bytes, one byte apart`).toBe(0);
+    }
+    // the bucket a table picks comes from the top bits (table.ts byteSlot): 100,000 keys over 4,096 buckets
+    const buckets = new Uint32Array(4096);
+    for (const k of urls) buckets[Math.imul(fastHash(k), 0x9e3779b9) >>> 20]!++;
+    expect(Math.max(...buckets)).toBeLessThan(60); // mean 24.4
   });
 
   it('crafted keys collide: murmur2Collisions really gives one hash for distinct keys', () => {
