@@ -89,6 +89,17 @@ describe('npm run bench -- --smoke', () => {
       filename: path.join(ROOT, 'dist-bench/kernel-worker.js'), minThreads: n, maxThreads: n, workerData: { module, memory: rt.arena.memory },
     }));
     const saved = { u32: process.env.SLUICE_BENCH_U32, bytes: process.env.SLUICE_BENCH_BYTES };
+    /** Every shard's groups as key -> [count, sum]; frees the set. */
+    const groups = <K>(set: { tables: Array<{ count: number; key(g: number): unknown; column(c: 'count' | 'sum'): Float64Array }>; free(): void }, keyOf: (key: unknown) => K): Map<K, [number, number]> => {
+      const got = new Map<K, [number, number]>();
+      for (const t of set.tables) {
+        const count = t.column('count');
+        const sum = t.column('sum');
+        for (let g = 0; g < t.count; g++) got.set(keyOf(t.key(g)), [count[g]!, sum[g]!]);
+      }
+      set.free();
+      return got;
+    };
     try {
       // K1 (1,000 keys), K2 (keys up to 10^6) and K3 (Zipf) on 30,000 rows, with a few keys far outside K1's range
       for (const w of kernelWorkloads(30_000).filter((x) => x.kind === 'u32')) {
@@ -105,14 +116,7 @@ describe('npm run bench -- --smoke', () => {
         for (const pathName of ['dense', 'direct', 'scatter']) {
           process.env.SLUICE_BENCH_U32 = pathName;
           for (const [i, pool] of pools.entries()) {
-            const set = await sluiceRun(rt, pool, i + 1, w, cols);
-            const got = new Map<number, [number, number]>();
-            for (const t of set.tables) {
-              const count = t.column('count');
-              const sum = t.column('sum');
-              for (let g = 0; g < t.count; g++) got.set(t.key(g) as number, [count[g]!, sum[g]!]);
-            }
-            set.free();
+            const got = groups(await sluiceRun(rt, pool, i + 1, w, cols), (key) => key as number);
             expect(got, `${w.name}, ${pathName}, ${i + 1} worker(s)`).toEqual(ref);
           }
         }
@@ -133,14 +137,7 @@ describe('npm run bench -- --smoke', () => {
       for (const pathName of ['continued', 'routed']) {
         process.env.SLUICE_BENCH_BYTES = pathName;
         for (const [i, pool] of pools.entries()) {
-          const set = await sluiceRun(rt, pool, i + 1, s1, cols);
-          const got = new Map<string, [number, number]>();
-          for (const t of set.tables) {
-            const count = t.column('count');
-            const sum = t.column('sum');
-            for (let g = 0; g < t.count; g++) got.set(Buffer.from(t.key(g) as Uint8Array).toString('latin1'), [count[g]!, sum[g]!]);
-          }
-          set.free();
+          const got = groups(await sluiceRun(rt, pool, i + 1, s1, cols), (key) => Buffer.from(key as Uint8Array).toString('latin1'));
           expect(got, `S1, ${pathName}, ${i + 1} worker(s)`).toEqual(ref);
         }
       }

@@ -28,13 +28,17 @@ export function groupBy<K>(
       g = { id: groups.size, count: 0, sum: 0, min: Infinity, max: -Infinity };
       groups.set(key, g);
     }
-    const v = values ? values[i]! : 0;
-    g.count += 1;
-    g.sum += v;
-    g.min = Math.min(g.min, v);
-    g.max = Math.max(g.max, v);
+    foldInto(g, values ? values[i]! : 0);
   }
   return groups;
+}
+
+/** One value into a group: count + 1, `sum += v`, Math.min, Math.max. */
+function foldInto(g: GroupStats, v: number): void {
+  g.count += 1;
+  g.sum += v;
+  g.min = Math.min(g.min, v);
+  g.max = Math.max(g.max, v);
 }
 
 /** A byte key as a Map key: one char per byte. */
@@ -52,12 +56,7 @@ export function foldGroups(
   for (let j = from; j < to; j++) {
     const g = map ? map[gids[j]!]! : gids[j]!;
     if (g >= limit) return j;
-    const s = groups[g]!;
-    const v = values ? values[j]! : 0;
-    s.count += 1;
-    s.sum += v;
-    s.min = Math.min(s.min, v);
-    s.max = Math.max(s.max, v);
+    foldInto(groups[g]!, values ? values[j]! : 0);
   }
   return to;
 }
