@@ -110,6 +110,8 @@ export interface GroupsRange {
   acc: number;
   gids: number;
   map: number;
+  /** Entries in map. */
+  mapLen: number;
   values: number;
   from: number;
   to: number;
@@ -142,7 +144,7 @@ export default function run(t: BenchTask): number {
     case 'intern-fast':
       return k.table_bytes_intern_fast(t.table, t.keyOffs, t.keyBytes, 0, t.from, t.to, t.gids) >>> 0;
     case 'groups':
-      return k.agg_groups(t.acc, t.gids, t.map, t.values, t.from, t.to, t.limit, 1, t.mask) >>> 0;
+      return k.agg_groups(t.acc, t.gids, t.map, t.mapLen, t.values, t.from, t.to, t.limit, 1, t.mask) >>> 0;
     case 'u32-parts':
       return k.agg_u32_parts(t.tables, t.accs, t.shards, t.lo, t.hi, t.keys, t.values, t.starts, t.parts, t.perm, t.from, 1, t.mask) >>> 0;
   }

@@ -281,7 +281,7 @@ async function continuedRun(rt: KernelRuntime, pool: Piscina, workers: number, c
       const map = first.groupMap(scratch[p]!);
       try {
         const [lo, hi] = [bound(p), bound(p + 1)];
-        const task: BenchTask = { op: 'groups', acc: first.acc, gids, map, values: c.values, from: lo, to: hi, limit: first.count, mask };
+        const task: BenchTask = { op: 'groups', acc: first.acc, gids, map, mapLen: scratch[p]!.count, values: c.values, from: lo, to: hi, limit: first.count, mask };
         const stop = (await pool.run(task)) as number;
         if (stop < hi) throw new Error(`the continued fold stopped at row ${stop}: its group is not the table's`);
       } finally {

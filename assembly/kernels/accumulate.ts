@@ -798,7 +798,7 @@ export function agg_u32_shards(
 
 // @ts-ignore: decorator
 @inline function aggGroupsLoop(
-  acc: usize, gids: usize, map: usize, values: usize, from: u32, to: u32, limit: u32, stamp: u32, mask: u32,
+  acc: usize, gids: usize, map: usize, mapLen: u32, values: usize, from: u32, to: u32, limit: u32, stamp: u32, mask: u32,
 ): u32 {
   const cnt = <usize>load<u32>(acc + AC_COUNT);
   const sum = <usize>load<u32>(acc + AC_SUM);
@@ -808,7 +808,10 @@ export function agg_u32_shards(
   let j = from;
   for (; j < to; j++) {
     let g = load<u32>(gids + (<usize>j << 2));
-    if (map != 0) g = load<u32>(map + (<usize>g << 2));
+    if (map != 0) {
+      if (g >= mapLen) break;
+      g = load<u32>(map + (<usize>g << 2));
+    }
     if (g >= limit) break;
     const v = mask & AGG_VALUES ? load<f64>(values + (<usize>j << 3)) : 0.0;
     fold(cnt, sum, mn, mx, stamps, g, v, stamp, mask);
@@ -817,23 +820,25 @@ export function agg_u32_shards(
 }
 
 /**
- * Folds values[j] of rows j in [from, to) into group map[gids[j]] (map = 0: group gids[j]) of the
+ * Folds values[j] of rows j in [from, to) into group map[gids[j]] (map = 0: group gids[j]; else
+ * map holds mapLen entries) of the
  * accumulators at `acc`, in row order, with the AGG_* bits of mask, setting stamp[g] = stamp: the fold
  * of rows whose keys are interned already (table_*_intern wrote gids into a table of their own, and the
  * accumulators' table interned that table's keys into map). There is no table to probe, and nothing to
- * insert. A group must be below `limit` (the table's group count, at most the accumulators' cap, which
- * the host checks): the fold stops at the first row whose group is not, and returns it; `to` when done.
+ * insert. A gid must be below mapLen, and a group below `limit` (the table's group count; the
+ * accumulators' cap bounds it too): the fold stops at the first row where either is not, and returns
+ * it; `to` when done.
  * values may be 0, and is then not read (only count is kept).
  */
 export function agg_groups(
-  acc: usize, gids: usize, map: usize, values: usize, from: u32, to: u32, limit: u32, stamp: u32, mask: u32,
+  acc: usize, gids: usize, map: usize, mapLen: u32, values: usize, from: u32, to: u32, limit: u32, stamp: u32, mask: u32,
 ): u32 {
   limit = min(limit, load<u32>(acc + AC_CAP));
   if (values == 0) mask &= AGG_COUNT;
-  if (mask == AGG_COUNT) return aggGroupsLoop(acc, gids, map, values, from, to, limit, stamp, AGG_COUNT);
-  if (mask == (AGG_COUNT | AGG_SUM)) return aggGroupsLoop(acc, gids, map, values, from, to, limit, stamp, AGG_COUNT | AGG_SUM);
-  if (mask == AGG_ALL) return aggGroupsLoop(acc, gids, map, values, from, to, limit, stamp, AGG_ALL);
-  return aggGroupsLoop(acc, gids, map, values, from, to, limit, stamp, mask);
+  if (mask == AGG_COUNT) return aggGroupsLoop(acc, gids, map, mapLen, values, from, to, limit, stamp, AGG_COUNT);
+  if (mask == (AGG_COUNT | AGG_SUM)) return aggGroupsLoop(acc, gids, map, mapLen, values, from, to, limit, stamp, AGG_COUNT | AGG_SUM);
+  if (mask == AGG_ALL) return aggGroupsLoop(acc, gids, map, mapLen, values, from, to, limit, stamp, AGG_ALL);
+  return aggGroupsLoop(acc, gids, map, mapLen, values, from, to, limit, stamp, mask);
 }
 
 /**

@@ -79,8 +79,10 @@ export interface U32KeyInput {
 export interface GroupInput {
   /** u32[n]: the group of row j, in the table that interned it. */
   gids: number;
-  /** u32: that table's group g is group map[g] here; 0 = gids are this table's groups. */
+  /** u32[groups]: that table's group g is group map[g] here; 0 = gids are this table's groups. */
   map: number;
+  /** Entries in map (the other table's group count); not read when map is 0. */
+  groups?: number;
   /** f64[n] values; 0 when only counting. */
   values: number;
 }
@@ -224,13 +226,14 @@ export abstract class ShardTable<I> {
    *   other.intern(input, half, n, gids);                 // rows half.. into a table of their own
    *   table.aggregate(input, 0, half, stamp, mask);       // meanwhile, rows ..half here
    *   const map = table.groupMap(other);
-   *   table.foldGroups({ gids, map, values: input.values }, half, n, stamp, mask);
+   *   table.foldGroups({ gids, map, groups: other.count, values: input.values }, half, n, stamp, mask);
    */
   foldGroups(input: GroupInput, from: number, to: number, stamp: number, mask: number): void {
     this.checkLive();
     checkRange(from, to);
     checkStampMask(stamp, mask);
-    const j = this.kernels.agg_groups(this.acc, input.gids, input.map, input.values, from, to, this.count, stamp, mask) >>> 0;
+    const mapLen = input.map === 0 ? 0 : input.groups ?? 0;
+    const j = this.kernels.agg_groups(this.acc, input.gids, input.map, mapLen, input.values, from, to, this.count, stamp, mask) >>> 0;
     if (j < to) throw new RangeError(`row ${j} belongs to no group of this table (it has ${this.count})`);
   }
 

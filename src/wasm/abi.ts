@@ -5,7 +5,7 @@
 // 32-bit fields at the byte offsets below; the host writes inputs, the kernel writes outputs.
 
 /** Must equal assembly/index.ts ABI_VERSION; checked when the module is instantiated. */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 /** Aggregation bits passed as `mask` to the accumulate kernels. avg is sum and count together. */
 export const AGG_COUNT = 1;
@@ -264,13 +264,14 @@ export interface KernelExports {
    */
   dense_flush(table: number, acc: number, dense: number, base: number, from: number, stamp: number, mask: number): number;
   /**
-   * Folds rows j in [from, to) into group map[gids[j]] (map = 0: gids[j]) of `acc`, in row order, with
-   * `stamp`: rows interned already, into this table (map 0) or into a table of their own whose keys this
-   * one interned into map. Returns the first row whose group is not below min(limit, acc cap), or `to`.
-   * values may be 0 (counts alone).
+   * Folds rows j in [from, to) into group map[gids[j]] (map = 0: gids[j]; else u32[mapLen]) of `acc`, in
+   * row order, with `stamp`: rows interned already, into this table (map 0) or into a table of their own
+   * whose keys this one interned into map. Returns the first row whose gid is not below mapLen or whose
+   * group is not below min(limit, acc cap), or `to`. values may be 0 (counts alone).
    */
   agg_groups(
-    acc: number, gids: number, map: number, values: number, from: number, to: number, limit: number, stamp: number, mask: number,
+    acc: number, gids: number, map: number, mapLen: number, values: number,
+    from: number, to: number, limit: number, stamp: number, mask: number,
   ): number;
   /** Folds src groups j in [0, n) into dst groups gidMap[j]. */
   acc_merge(dst: number, src: number, gidMap: number, n: number, stamp: number, mask: number): void;

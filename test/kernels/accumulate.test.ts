@@ -471,12 +471,13 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
     );
   });
 
-  it('agg_groups folds rows into map[gids[j]] in row order like the reference, and stops at a row whose group is not the table\'s', () => {
+  it('agg_groups folds rows into map[gids[j]] in row order like the reference, and stops at a row whose gid is past the map or whose group is not the table\'s', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }).chain((groups) => fc.tuple(
           fc.constant(groups),
-          fc.array(fc.tuple(fc.integer({ min: 0, max: groups + 2 }), value), { maxLength: 200 }),
+          // gids past the map (groups + 3, groups + 4) and map entries past the table (groups .. groups + 2)
+          fc.array(fc.tuple(fc.integer({ min: 0, max: groups + 4 }), value), { maxLength: 200 }),
           fc.shuffledSubarray([...Array(groups + 3).keys()], { minLength: groups + 3, maxLength: groups + 3 }),
           fc.boolean(), fc.boolean(), fc.nat(), fc.nat(),
         )),
@@ -501,10 +502,10 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
           const touched = new Set<number>();
           for (let j = from; j < stop; j++) touched.add(withMap ? perm[gids[j]!]! : gids[j]!);
           if (stop < to) {
-            expect(() => table.foldGroups({ gids: gp, map: mp, values: vp }, from, to, 2, m)).toThrow(
+            expect(() => table.foldGroups({ gids: gp, map: mp, groups: perm.length, values: vp }, from, to, 2, m)).toThrow(
               `row ${stop} belongs to no group of this table (it has ${groups})`,
             );
-          } else table.foldGroups({ gids: gp, map: mp, values: vp }, from, to, 2, m);
+          } else table.foldGroups({ gids: gp, map: mp, groups: perm.length, values: vp }, from, to, 2, m);
           expect(table.count).toBe(groups);
           const cols = table.accumulators();
           for (let g = 0; g < groups; g++) {
@@ -550,7 +551,7 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
           });
           others.forEach((other, p) => {
             const map = table.groupMap(other);
-            table.foldGroups({ gids, map, values: input.values }, cuts[p + 1]!, cuts[p + 2]!, 7, m);
+            table.foldGroups({ gids, map, groups: other.count, values: input.values }, cuts[p + 1]!, cuts[p + 2]!, 7, m);
             t.arena.release(map);
             other.free();
           });

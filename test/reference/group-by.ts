@@ -46,7 +46,8 @@ export const bytesKey = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteO
 
 /**
  * Folds rows j in [from, to) into groups[map ? map[gids[j]] : gids[j]] in row order (`sum += v`,
- * Math.min, Math.max), stopping at the first row whose group is not below `limit`: what agg_groups
+ * Math.min, Math.max), stopping at the first row whose gid is not below map.length (with a map) or
+ * whose group is not below `limit`: what agg_groups
  * must do to the accumulators, bit for bit. Returns the row it stopped at (`to` when done).
  */
 export function foldGroups(
@@ -54,6 +55,7 @@ export function foldGroups(
   from: number, to: number, limit: number,
 ): number {
   for (let j = from; j < to; j++) {
+    if (map && gids[j]! >= map.length) return j;
     const g = map ? map[gids[j]!]! : gids[j]!;
     if (g >= limit) return j;
     foldInto(groups[g]!, values ? values[j]! : 0);
