@@ -289,6 +289,9 @@ async function continuedRun(rt: KernelRuntime, pool: Piscina, workers: number, c
       }
     }
     set.tables[0]!.mergeFrom(first, 1, mask);
+  } catch (err) {
+    set.free();
+    throw err;
   } finally {
     for (const t of scratch) t.free();
     if (gids !== 0) rt.arena.release(gids);

@@ -81,8 +81,8 @@ export interface GroupInput {
   gids: number;
   /** u32[groups]: that table's group g is group map[g] here; 0 = gids are this table's groups. */
   map: number;
-  /** Entries in map (the other table's group count); not read when map is 0. */
-  groups?: number;
+  /** Entries in map (the other table's group count); ignored when map is 0. */
+  groups: number;
   /** f64[n] values; 0 when only counting. */
   values: number;
 }
@@ -232,9 +232,12 @@ export abstract class ShardTable<I> {
     this.checkLive();
     checkRange(from, to);
     checkStampMask(stamp, mask);
-    const mapLen = input.map === 0 ? 0 : input.groups ?? 0;
+    const mapLen = input.map === 0 ? 0 : input.groups;
     const j = this.kernels.agg_groups(this.acc, input.gids, input.map, mapLen, input.values, from, to, this.count, stamp, mask) >>> 0;
-    if (j < to) throw new RangeError(`row ${j} belongs to no group of this table (it has ${this.count})`);
+    if (j >= to) return;
+    const gid = this.arena.u32[(input.gids >>> 2) + j]!;
+    if (input.map !== 0 && gid >= mapLen) throw new RangeError(`row ${j} is in group ${gid}, past the ${mapLen} entries of the map`);
+    throw new RangeError(`row ${j} belongs to no group of this table (it has ${this.count})`);
   }
 
   /**

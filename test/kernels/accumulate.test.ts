@@ -502,8 +502,11 @@ describe.each(['debug', 'release'] as const)('accumulate (%s build)', (build) =>
           const touched = new Set<number>();
           for (let j = from; j < stop; j++) touched.add(withMap ? perm[gids[j]!]! : gids[j]!);
           if (stop < to) {
+            const pastMap = withMap && gids[stop]! >= perm.length;
             expect(() => table.foldGroups({ gids: gp, map: mp, groups: perm.length, values: vp }, from, to, 2, m)).toThrow(
-              `row ${stop} belongs to no group of this table (it has ${groups})`,
+              pastMap
+                ? `row ${stop} is in group ${gids[stop]}, past the ${perm.length} entries of the map`
+                : `row ${stop} belongs to no group of this table (it has ${groups})`,
             );
           } else table.foldGroups({ gids: gp, map: mp, groups: perm.length, values: vp }, from, to, 2, m);
           expect(table.count).toBe(groups);
