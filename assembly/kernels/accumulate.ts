@@ -820,10 +820,9 @@ export function agg_u32_shards(
 }
 
 /**
- * Folds values[j] of rows j in [from, to) into group map[gids[j]] (map = 0: group gids[j]; else
- * map holds mapLen entries) of the
- * accumulators at `acc`, in row order, with the AGG_* bits of mask, setting stamp[g] = stamp: the fold
- * of rows whose keys are interned already (table_*_intern wrote gids into a table of their own, and the
+ * Folds values[j] of rows j in [from, to) into group map[gids[j]] (map = 0: group gids[j]; else map
+ * holds mapLen entries) of the accumulators at `acc`, in row order, with the AGG_* bits of mask,
+ * setting stamp[g] = stamp: the fold of rows whose keys are interned already (table_*_intern wrote gids into a table of their own, and the
  * accumulators' table interned that table's keys into map). There is no table to probe, and nothing to
  * insert. A gid must be below mapLen, and a group below `limit` (the table's group count; the
  * accumulators' cap bounds it too): the fold stops at the first row where either is not, and returns
