@@ -2,6 +2,7 @@
 // row range (hashing, partitioning, scattering, interning, the dense fold, a continued fold) or one shard range (folding) of an in-memory batch per task.
 
 import { workerData } from 'node:worker_threads'; // the pool's workerData, without loading piscina's pool code here
+import { syncMemoryView } from '../dist/runtime/memory.js';
 import { instantiateKernels } from '../dist/wasm/module.js';
 
 /** murmur2 of key rows [from, to) into hashes[from, to). */
@@ -126,7 +127,8 @@ const init = workerData as { module: WebAssembly.Module; memory: WebAssembly.Mem
 const k = instantiateKernels(init.module, init.memory);
 
 /** Returns the row (or, for *-parts, the list position) the kernel stopped at: the range's end when done. */
-export default function run(t: BenchTask): number {
+export default function run(t: BenchTask & { memoryBytes: number }): number {
+  syncMemoryView(init.memory, t.memoryBytes);
   switch (t.op) {
     case 'hash':
       k.hash_keys_murmur2(t.keyOffs + t.from * 4, t.keyBytes, t.to - t.from, t.out + t.from * 4);

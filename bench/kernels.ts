@@ -178,6 +178,11 @@ const BLOCK_ROWS = 16_384;
  *
  * When a table is full the kernel stops, the host grows that shard and the worker resumes.
  */
+/** Posts a task with the memory's size here, which the worker's view must reach (syncMemoryView). */
+function post(pool: Piscina, rt: KernelRuntime, task: BenchTask): Promise<unknown> {
+  return pool.run({ ...task, memoryBytes: rt.arena.u8.length });
+}
+
 export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: number, w: KernelWorkload, c: Loaded): Promise<ShardSet<U32ShardTable> | ShardSet<ByteShardTable>> {
   const n = w.rows;
   const mask = AGG_COUNT | AGG_SUM;
@@ -196,7 +201,7 @@ export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: numbe
         op: 'hash', keyOffs: c.keys, keyBytes: c.keyBytes, out: hashes,
         from: Math.floor((p * n) / workers), to: Math.floor(((p + 1) * n) / workers),
       };
-      parts.push(pool.run(task));
+      parts.push(post(pool, rt, task));
     }
     await Promise.all(parts);
   }
@@ -211,7 +216,7 @@ export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: numbe
         op: w.kind, tables: set.tablePtrs, accs: set.accPtrs, shards: workers, lo: s, hi: s + 1,
         keys: c.keys, keyBytes: c.keyBytes, hashes, values: c.values, from, to: n, mask,
       };
-      const stop = (await pool.run(task)) as number;
+      const stop = (await post(pool, rt, task)) as number;
       if (stop >= n) return;
       (set as ShardSet<U32ShardTable>).growShardFor(input as never, hashes, stop);
       from = stop;
@@ -224,7 +229,7 @@ export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: numbe
       const task: BenchTask = {
         op: 'partition', hashes, from: slice.lo, to: slice.hi, block: BLOCK_ROWS, shards: workers, starts: slice.starts, perm: part.perm,
       };
-      sorts.push(pool.run(task));
+      sorts.push(post(pool, rt, task));
     }
     await Promise.all(sorts);
     shard = async (s: number): Promise<void> => {
@@ -235,7 +240,7 @@ export async function sluiceRun(rt: KernelRuntime, pool: Piscina, workers: numbe
           op: 'u32-parts', tables: set.tablePtrs, accs: set.accPtrs, shards: workers, lo: s, hi: s + 1,
           keys: c.keys, values: c.values, starts: part.starts, parts: part.parts, perm: part.perm, from, mask,
         };
-        from = (await pool.run(task)) as number;
+        from = (await post(pool, rt, task)) as number;
         if (from < total) (set as ShardSet<U32ShardTable>).growPartFor(input as never, part, s, s + 1, from);
       }
     };
@@ -272,7 +277,7 @@ async function continuedRun(rt: KernelRuntime, pool: Piscina, workers: number, c
         const task: BenchTask = p === 0
           ? { op: 'fold-fast', table: table.header, acc: table.acc, keyOffs: c.keys, keyBytes: c.keyBytes, values: c.values, from, to: hi, mask }
           : { op: 'intern-fast', table: table.header, keyOffs: c.keys, keyBytes: c.keyBytes, gids, from, to: hi };
-        from = (await pool.run(task)) as number;
+        from = (await post(pool, rt, task)) as number;
         if (from < hi) table.growFor(input, from);
       }
     };
@@ -282,7 +287,7 @@ async function continuedRun(rt: KernelRuntime, pool: Piscina, workers: number, c
       try {
         const [lo, hi] = [bound(p), bound(p + 1)];
         const task: BenchTask = { op: 'groups', acc: first.acc, gids, map, mapLen: scratch[p]!.count, values: c.values, from: lo, to: hi, limit: first.count, mask };
-        const stop = (await pool.run(task)) as number;
+        const stop = (await post(pool, rt, task)) as number;
         if (stop < hi) throw new Error(`the continued fold stopped at row ${stop}: its group is not the table's`);
       } finally {
         rt.arena.release(map);
@@ -349,7 +354,7 @@ async function denseRun(rt: KernelRuntime, pool: Piscina, c: Loaded, n: number, 
     const input = { keys: c.keys, values: c.values, perm: 0 };
     for (let from = 0; from < n;) {
       const task: BenchTask = { op: 'dense', table: table.header, acc: table.acc, dense: dense.header, base, keys: c.keys, values: c.values, from, to: n, mask };
-      from = (await pool.run(task)) as number;
+      from = (await post(pool, rt, task)) as number;
       if (from < n) table.growFor(input, from);
     }
     table.flushDense(dense, 1, mask);
@@ -395,7 +400,7 @@ async function scatteredRun(rt: KernelRuntime, pool: Piscina, workers: number, c
   const S = SCATTER_SHARDS;
   const set = ShardSet.u32(rt.arena, rt.k, S);
   const part = set.scatterBuffers(n, workers);
-  await Promise.all(part.ranges.map((r) => pool.run({
+  await Promise.all(part.ranges.map((r) => post(pool, rt, {
     op: 'scatter', hashes: c.keys, keys: c.keys, values: c.values, from: r.lo, to: r.hi, shards: S, starts: r.starts, outKeys: part.keys, outValues: part.values,
   } satisfies BenchTask)));
   const input = { keys: part.keys, values: part.values, perm: 0 };
@@ -406,7 +411,7 @@ async function scatteredRun(rt: KernelRuntime, pool: Piscina, workers: number, c
           op: 'u32', tables: set.tablePtrs + 4 * s, accs: set.accPtrs + 4 * s, shards: 1, lo: 0, hi: 1,
           keys: part.keys, keyBytes: 0, hashes: part.keys, values: part.values, from, to: b, mask,
         };
-        from = (await pool.run(task)) as number;
+        from = (await post(pool, rt, task)) as number;
         if (from < b) set.growShard(s, input, from);
       }
     }

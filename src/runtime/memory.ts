@@ -26,6 +26,23 @@ export interface ArenaOptions {
 
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
+/**
+ * Makes this thread's view of the shared memory at least `bytes` long (the host's size when it sent the
+ * task at hand), before a kernel runs on it. V8 tells every thread registered as sharing a memory when
+ * another grows it, and the thread takes the new length at its next interrupt check. A worker takes
+ * the memory from its workerData by reading the length first and registering after, so a grow on the
+ * host between the two reaches it not at all: the worker keeps the old length until the next grow.
+ * Plain loads and stores past it still work (the pages are mapped for every thread), but memory.copy
+ * checks the length and traps with "memory access out of bounds": a key interned into a table grown
+ * in that window. grow(0) takes the length again. Costs one property read when the view is current.
+ */
+export function syncMemoryView(memory: WebAssembly.Memory, bytes: number): void {
+  if (memory.buffer.byteLength >= bytes) return;
+  memory.grow(0);
+  const seen = memory.buffer.byteLength;
+  if (seen < bytes) throw new Error(`this thread sees ${seen} bytes of the shared memory, and the task was sent for ${bytes}`);
+}
+
 export class SharedArena {
   readonly memory: WebAssembly.Memory;
   readonly maximumBytes: number;

@@ -8,7 +8,7 @@ import { OptionError, SluiceError } from '../errors.js';
 import type { KernelExports } from '../wasm/abi.js';
 import { compileKernels, instantiateKernels, type KernelBuild } from '../wasm/module.js';
 import { SharedArena } from './memory.js';
-import { runTask, type KernelTask, type TaskResult, type WarmUpTask } from './tasks.js';
+import { runTask, type KernelTask, type TaskResult, type WarmUpTask, type WorkerMessage } from './tasks.js';
 
 const WARM_UP: WarmUpTask = Object.freeze({ kind: 'warm-up' });
 
@@ -59,7 +59,7 @@ export class KernelRuntime {
     this.k = k;
     this.workers = workers;
     this.pool = pool;
-    pool?.run(WARM_UP).then(
+    pool?.run(this.message(WARM_UP)).then(
       () => {
         this.poolUp = true;
       },
@@ -94,10 +94,15 @@ export class KernelRuntime {
     if (this.closed) throw new SluiceError('ERR_STOPPED', 'the kernel runtime is closed');
     if (!this.pool || !this.poolUp) return runTask(this.k, task);
     try {
-      return (await this.pool.run(task)) as TaskResult;
+      return (await this.pool.run(this.message(task))) as TaskResult;
     } catch (cause) {
       throw new SluiceError('ERR_WORKER', `${task.kind} task failed in a worker: ${(cause as Error).message}`, { cause });
     }
+  }
+
+  /** A task as posted to a worker: with the memory's size here, which the worker's view must reach. */
+  private message(task: KernelTask): WorkerMessage {
+    return { task, memoryBytes: this.arena.u8.length };
   }
 
   async close(): Promise<void> {

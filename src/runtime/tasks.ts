@@ -42,6 +42,12 @@ export interface WarmUpTask {
 
 export type KernelTask = DecodeTask | RouteTask | WarmUpTask;
 
+/** What a worker is posted: a task and the shared memory's size on the host then (see syncMemoryView). */
+export interface WorkerMessage {
+  task: KernelTask;
+  memoryBytes: number;
+}
+
 /** `done` is true when the whole task ran; otherwise the shard of record `j` must grow before it resumes there. */
 export interface TaskResult {
   done: boolean;

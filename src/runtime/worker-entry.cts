@@ -11,6 +11,6 @@ loaded.catch(() => undefined); // observed by the first task, which rejects with
 
 type Run = Awaited<typeof loaded>['default'];
 
-module.exports = async function run(task: Parameters<Run>[0]): Promise<ReturnType<Run>> {
-  return (await loaded).default(task);
+module.exports = async function run(message: Parameters<Run>[0]): Promise<ReturnType<Run>> {
+  return (await loaded).default(message);
 };

@@ -5,7 +5,8 @@
 import { workerData } from 'node:worker_threads';
 import type { KernelExports } from '../wasm/abi.js';
 import { instantiateKernels } from '../wasm/module.js';
-import { runTask, type KernelTask, type TaskResult } from './tasks.js';
+import { syncMemoryView } from './memory.js';
+import { runTask, type TaskResult, type WorkerMessage } from './tasks.js';
 
 interface WorkerInit {
   module: WebAssembly.Module;
@@ -22,7 +23,8 @@ try {
   startError = err as Error;
 }
 
-export default function run(task: KernelTask): TaskResult {
+export default function run(message: WorkerMessage): TaskResult {
   if (!kernels) throw startError ?? new Error('the worker has no kernels');
-  return runTask(kernels, task);
+  syncMemoryView(init.memory, message.memoryBytes);
+  return runTask(kernels, message.task);
 }

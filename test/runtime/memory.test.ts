@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { MemoryLimitError } from '../../src/errors.js';
-import { MAX_MEMORY_BYTES, SharedArena } from '../../src/runtime/memory.js';
+import { MAX_MEMORY_BYTES, SharedArena, syncMemoryView } from '../../src/runtime/memory.js';
 
 describe('SharedArena: past its limit', () => {
   it('at the 4 GiB a WebAssembly memory can address (every CLI job), says what a CLI user can do, not an API option', () => {
@@ -32,5 +32,23 @@ describe('SharedArena: past its limit', () => {
       `shared memory exhausted: ${5 * 65536 + 64 - 65536} more bytes requested, limit is ${4 * 65536} bytes ` +
         `(raise options.maxMemoryBytes, at most ${MAX_MEMORY_BYTES}, or lower the number of distinct keys)`,
     );
+  });
+});
+
+describe('syncMemoryView: a worker view of the shared memory at least as long as the host says', () => {
+  it('leaves a current view alone (no grow(0): its buffer stays the same object)', () => {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 4, shared: true });
+    const before = memory.buffer;
+    syncMemoryView(memory, 2 * 65536);
+    syncMemoryView(memory, 65536);
+    expect(memory.buffer).toBe(before);
+  });
+
+  it('fails, naming both lengths, when the memory is shorter than the task was sent for', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+    expect(() => syncMemoryView(memory, 3 * 65536)).toThrow(
+      'this thread sees 65536 bytes of the shared memory, and the task was sent for 196608',
+    );
+    expect(memory.buffer.byteLength).toBe(65536);
   });
 });
