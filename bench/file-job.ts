@@ -42,7 +42,7 @@ function commands(): Command[] {
     duckMissing = (err as Error).message;
   }
   return [
-    { impl: 'sluice aggregate', header: true, argv: (i, o) => [node, path.join(ROOT, 'dist/cli/main.js'), 'aggregate', '--input', i, '--key', '0', '--value', '1', '--agg', 'sum', '--out', o] },
+    { impl: 'sluice aggregate', header: true, argv: (i, o) => [node, path.join(ROOT, 'dist/bin/sluice.mjs'), 'aggregate', '--input', i, '--key', '0', '--value', '1', '--agg', 'sum', '--out', o] },
     {
       impl: 'mawk', header: false, missing: mawk ? undefined : `${MAWK} not found`,
       argv: (i, o) => ['/bin/sh', '-c', `${MAWK} -F, '{s[$1]+=$2} END{for (k in s) printf "%s,%.2f\\n", k, s[k]}' "$0" > "$1"`, i, o],

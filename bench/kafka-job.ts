@@ -162,7 +162,7 @@ export async function runKafkaJob(opts: KafkaJobOptions): Promise<KafkaSuite> {
     const sluiceOut = path.join(dir, 'sluice.csv');
     const rawOut = path.join(dir, 'raw.txt');
     const impls = [
-      { impl: KAFKA_SLUICE, argv: [node, path.join(ROOT, 'dist/cli/main.js'), 'aggregate', '--input', `kafka://${b.bootstrap}/${topic}`, '--format', 'csv', '--key', '0', '--value', '1', '--agg', 'sum', '--out', sluiceOut] },
+      { impl: KAFKA_SLUICE, argv: [node, path.join(ROOT, 'dist/bin/sluice.mjs'), 'aggregate', '--input', `kafka://${b.bootstrap}/${topic}`, '--format', 'csv', '--key', '0', '--value', '1', '--agg', 'sum', '--out', sluiceOut] },
       { impl: KAFKA_RAW, argv: [node, path.join(HERE, 'kafka-raw.js'), b.bootstrap, topic, rawOut] },
     ];
     const samples = new Map<string, number[]>(impls.map((x) => [x.impl, []]));

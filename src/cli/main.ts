@@ -36,7 +36,7 @@ async function runFileBatchesCommand(spec: AggregateSpec): Promise<AggregateResu
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
-/** The version in the package.json this file was built from (dist/cli/main.js -> ../../package.json). */
+/** The version in the package.json this file was built from (dist/cli/main.js or the bundle in dist/bin/ -> ../../package.json). */
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

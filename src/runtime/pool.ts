@@ -24,7 +24,7 @@ export interface KernelRuntimeOptions {
 /** Where the compiled worker entry lives: beside this file in dist/, or in dist/ when run from src/. */
 function workerFile(): string {
   const here = import.meta.url;
-  const rel = here.endsWith('.ts') ? '../../dist/runtime/worker-entry.cjs' : './worker-entry.cjs';
+  const rel = here.endsWith('.ts') ? '../../dist/runtime/worker-entry.cjs' : '../runtime/worker-entry.cjs';
   return fileURLToPath(new URL(rel, here));
 }
 

@@ -1,4 +1,4 @@
-// Runs the built `sluice` binary (dist/cli/main.js) as a user would, and gives back its exit code and output.
+// Runs the built `sluice` binary (dist/bin/sluice.mjs, the package's bin) as a user would, and gives back its exit code and output.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+export const CLI = path.join(REPO_ROOT, 'dist', 'bin', 'sluice.mjs');
 
 export interface CliRun {
   code: number | null;
@@ -22,7 +22,7 @@ export interface CliOptions {
   stdin?: Uint8Array | Uint8Array[];
 }
 
-/** `node dist/cli/main.js ...args`; resolves when it exits. */
+/** `node dist/bin/sluice.mjs ...args`; resolves when it exits. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -62,7 +62,7 @@ export interface RunningCli {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `node dist/cli/main.js ...args` (with `env` added to the environment) and returns at once. */
+/** Starts `node dist/bin/sluice.mjs ...args` (with `env` added to the environment) and returns at once. */
 export function startCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): RunningCli {
   return startNode(CLI, args, options);
 }

@@ -14,6 +14,7 @@ import {
   addStat, createTopic, describeKafka, eventually, groupOffsets, kafkaClient, keyedCsvMessages, produceLines, produceMessages, readTopicMessages, requireKafkaBootstrap,
   uniqueName, type KeyStats, type ReadMessage,
 } from '../helpers/kafka.js';
+import { CLI } from '../helpers/cli.js';
 import { parseAggregateSpec, type AggregateSpecInput } from '../../src/plan/aggregate-spec.js';
 import { runKafkaAggregate, type KafkaAggregateOptions } from '../../src/cli/kafka-aggregate.js';
 import { BadMessageError } from '../../src/errors.js';
@@ -345,7 +346,7 @@ describeKafka('sluice aggregate on Kafka (real broker)', () => {
     ]);
     const cli = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['dist/cli/main.js', 'aggregate', ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
+        execFile(process.execPath, [CLI, 'aggregate', ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
           resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         );
       });
