@@ -11,7 +11,7 @@
 // Bump ABI_VERSION whenever a signature or a struct layout below or in src/wasm/abi.ts changes.
 
 // @ts-ignore: decorator
-@inline const ABI_VERSION: u32 = 9;
+@inline const ABI_VERSION: u32 = 10;
 
 export function abi_version(): u32 {
   return ABI_VERSION;

@@ -12,9 +12,9 @@
 //   - a blank line (no bytes before its terminator) is not a record: it is skipped, and only counted as a line.
 //
 // Per good record: the key field's text (quotes removed, "" unescaped, otherwise byte for byte; empty is a
-// valid key; with DJ_KEY_COL = NO_KEY_COLUMN the record has no key field and its key is empty), murmur2 of
-// it, and the value field parsed as a decimal literal (number.ts). A record is bad,
-// and only reported as an ErrorEntry, for the first of these that applies, in this order:
+// valid key; with DJ_KEY_COL = NO_KEY_COLUMN the record has no key field and its key is empty), its hash
+// (murmur2, or fastHash when DJ_HASH = 1), and the value field parsed as a decimal literal (number.ts).
+// A record is bad, and only reported as an ErrorEntry, for the first of these that applies, in this order:
 //   BadQuote | UnterminatedQuote (whichever comes first in the record), BadUtf8 (anywhere in the record),
 //   MissingKey (not with NO_KEY_COLUMN), MissingValue (the record has too few fields), EmptyValue, BadNumber.
 // A quoted value is parsed from its content; one that holds a "" escape is BadNumber.
@@ -28,15 +28,14 @@
 // start UTF-8 sequences to validate), and the parser jumps from one set bit to the next with ctz. ASCII
 // text costs no validation; a non-ASCII sequence is checked where its lead byte is found.
 
-import { murmur2Range } from "../hash";
 import { BITS_INVALID, BITS_SLOW, parseDecimalBits, parsePlainDecimalBits } from "./number";
 import {
   BAD_EMPTY_VALUE, BAD_MISSING_KEY, BAD_MISSING_VALUE, BAD_NUMBER, BAD_QUOTE, BAD_UNTERMINATED_QUOTE,
   BAD_UTF8, CR, DJ_CONSUMED, DJ_DELIM, DJ_ERROR_COUNT, DJ_ERRORS, DJ_FINAL, DJ_FIRST_LINE, DJ_HASHES, DJ_IN,
   DJ_IN_LEN, DJ_KEY_BYTES, DJ_KEY_BYTES_CAP, DJ_KEY_COL, DJ_KEY_OFFS, DJ_LINES, DJ_MAX_ERRORS,
-  DJ_MAX_RECORDS, DJ_MAX_SLOW, DJ_RECORDS, DJ_SLOW, DJ_SLOW_COUNT, DJ_STATUS, DJ_VAL_COL, DJ_VALUES, LF,
+  DJ_HASH, DJ_MAX_RECORDS, DJ_MAX_SLOW, DJ_RECORDS, DJ_SLOW, DJ_SLOW_COUNT, DJ_STATUS, DJ_VAL_COL, DJ_VALUES, LF,
   NO_KEY_COLUMN, QUOTE, STATUS_DONE, STATUS_ERRORS_FULL, STATUS_KEY_BYTES_FULL, STATUS_RECORDS_FULL, STATUS_SLOW_FULL,
-  putError, putSlow, utf8Sequence,
+  keyHash, putError, putSlow, utf8Sequence,
 } from "./decode_job";
 
 // @ts-ignore: decorator
@@ -135,19 +134,19 @@ import {
 
 /**
  * Appends a plain loop's good record as record `records`: key [key, key + keyLen) copied to keyPos,
- * its end offset, murmur2 and value bits. Returns the key bytes' next free byte, or 0 when the key
+ * its end offset, hash (keyHash) and value bits. Returns the key bytes' next free byte, or 0 when the key
  * does not fit (csv_decode then stops there with KeyBytesFull).
  */
 // @ts-ignore: decorator
 @inline function putPlainRecord(
-  keyOffs: usize, keyBytes: usize, keyBytesEnd: usize, hashes: usize, values: usize, records: u32, keyPos: usize,
+  keyOffs: usize, keyBytes: usize, keyBytesEnd: usize, hashes: usize, fast: bool, values: usize, records: u32, keyPos: usize,
   key: usize, keyLen: usize, end: usize, value: u64,
 ): usize {
   if (keyPos + keyLen > keyBytesEnd) return 0;
   copyKey(keyPos, keyBytesEnd, key, end, keyLen);
   const next = keyPos + keyLen;
   store<u32>(keyOffs + (<usize>(records + 1) << 2), <u32>(next - keyBytes));
-  if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(key, keyLen));
+  if (hashes != 0) store<u32>(hashes + (<usize>records << 2), keyHash(fast, key, keyLen));
   if (values != 0) store<u64>(values + (<usize>records << 3), value);
   return next;
 }
@@ -166,6 +165,7 @@ function csvPlainRecords(
   job: usize, p: usize, end: usize, delim: u32, keyCol: u32, valCol: i32, maxRecords: u32, keyOffs: usize,
   keyBytes: usize, keyBytesEnd: usize, values: usize, hashes: usize,
 ): usize {
+  const fast = load<u32>(job, DJ_HASH) != 0;
   let records = load<u32>(job, DJ_RECORDS);
   let keyPos = keyBytes + <usize>load<u32>(keyOffs + (<usize>records << 2));
   let lines: u32 = 0;
@@ -253,7 +253,7 @@ function csvPlainRecords(
       if (bits >= BITS_SLOW) break; // BadNumber, or a value the host parses
     }
     if (records >= maxRecords) break;
-    keyPos = putPlainRecord(keyOffs, keyBytes, keyBytesEnd, hashes, values, records, keyPos, keyStart, keyEnd - keyStart, end, bits);
+    keyPos = putPlainRecord(keyOffs, keyBytes, keyBytesEnd, hashes, fast, values, records, keyPos, keyStart, keyEnd - keyStart, end, bits);
     if (keyPos == 0) break;
     records++;
     lines++;
@@ -276,6 +276,7 @@ function csvKeyValue(
   job: usize, p: usize, end: usize, delim: u32, maxRecords: u32, keyOffs: usize, keyBytes: usize,
   keyBytesEnd: usize, values: usize, hashes: usize,
 ): usize {
+  const fast = load<u32>(job, DJ_HASH) != 0;
   const first = load<u32>(job, DJ_RECORDS);
   let records = first;
   let keyPos = keyBytes + <usize>load<u32>(keyOffs + (<usize>records << 2));
@@ -309,7 +310,7 @@ function csvKeyValue(
     const value = parsePlainDecimalBits(valStart, valEnd, end);
     if (value >= BITS_SLOW) break; // BadNumber, or a value the host parses
     if (records >= maxRecords) break;
-    keyPos = putPlainRecord(keyOffs, keyBytes, keyBytesEnd, hashes, values, records, keyPos, p, keyEnd - p, end, value);
+    keyPos = putPlainRecord(keyOffs, keyBytes, keyBytesEnd, hashes, fast, values, records, keyPos, p, keyEnd - p, end, value);
     if (keyPos == 0) break;
     records++;
     keyEnd = 0;
@@ -334,6 +335,7 @@ export function csv_decode(job: usize): u32 {
   const keyBytesCap = load<u32>(job, DJ_KEY_BYTES_CAP);
   const values = <usize>load<u32>(job, DJ_VALUES);
   const hashes = <usize>load<u32>(job, DJ_HASHES);
+  const fast = load<u32>(job, DJ_HASH) != 0;
   const errors = <usize>load<u32>(job, DJ_ERRORS);
   const maxErrors = load<u32>(job, DJ_MAX_ERRORS);
   const slow = <usize>load<u32>(job, DJ_SLOW);
@@ -657,7 +659,7 @@ export function csv_decode(job: usize): u32 {
       else copyBytes(dst, keyStart, <usize>keyLen);
       keyPos += keyLen;
       store<u32>(keyOffs + (<usize>(records + 1) << 2), keyPos);
-      if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(dst, <usize>keyLen));
+      if (hashes != 0) store<u32>(hashes + (<usize>records << 2), keyHash(fast, dst, <usize>keyLen));
       if (values != 0) {
         if (bits == BITS_SLOW) {
           putSlow(slow, slowCount, records, <u32>(valStart - input), <u32>(valEnd - input));

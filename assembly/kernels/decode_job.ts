@@ -7,6 +7,8 @@
 // DJ_RECORDS / DJ_ERROR_COUNT / DJ_SLOW_COUNT already there (0 for a fresh batch) and at key byte
 // keyOffs[records], so the host can grow a full output, or drain the errors, and run the job again.
 
+import { fastHashRange, murmur2Range } from "../hash";
+
 // @ts-ignore: decorator
 @inline export const DJ_IN: usize = 0;
 // @ts-ignore: decorator
@@ -68,6 +70,14 @@
 @inline export const DJ_LINES: usize = 108;
 // @ts-ignore: decorator
 @inline export const DJ_STATUS: usize = 112;
+// @ts-ignore: decorator
+@inline export const DJ_HASH: usize = 116;
+
+/** The hash DJ_HASH asks for of key [p, p + n): 0 murmur2 (Kafka's, what shards and checkpoints go by), 1 fastHash. */
+// @ts-ignore: decorator
+@inline export function keyHash(fast: bool, p: usize, n: usize): u32 {
+  return fast ? fastHashRange(p, n) : murmur2Range(p, n);
+}
 
 // DecodeStatus
 // @ts-ignore: decorator

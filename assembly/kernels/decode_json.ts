@@ -24,15 +24,14 @@
 // Stops, line counting and the output layout are as in csv_decode (see decode_job.ts); every line is one
 // physical line, so a record's line is DJ_FIRST_LINE plus the LFs before it.
 
-import { murmur2Range } from "../hash";
 import { BITS_INVALID, BITS_SLOW, parseDecimalBits } from "./number";
 import {
   BAD_JSON, BAD_KEY_TYPE, BAD_MISSING_KEY, BAD_MISSING_VALUE, BAD_NOT_OBJECT, BAD_NUMBER, BAD_TOO_DEEP, BAD_UTF8,
-  CR, DJ_CONSUMED, DJ_ERROR_COUNT, DJ_ERRORS, DJ_FINAL, DJ_FIRST_LINE, DJ_HASHES, DJ_IN, DJ_IN_LEN, DJ_KEY_BYTES,
+  CR, DJ_CONSUMED, DJ_ERROR_COUNT, DJ_ERRORS, DJ_FINAL, DJ_FIRST_LINE, DJ_HASH, DJ_HASHES, DJ_IN, DJ_IN_LEN, DJ_KEY_BYTES,
   DJ_KEY_BYTES_CAP, DJ_KEY_OFFS, DJ_KEY_PATH, DJ_KEY_PATH_LEN, DJ_LINES, DJ_MAX_ERRORS, DJ_MAX_RECORDS,
   DJ_MAX_SLOW, DJ_RECORDS, DJ_SCRATCH, DJ_SCRATCH_LEN, DJ_SLOW, DJ_SLOW_COUNT, DJ_STATUS, DJ_VAL_PATH,
   DJ_VAL_PATH_LEN, DJ_VALUES, LF, QUOTE, STATUS_DONE, STATUS_ERRORS_FULL, STATUS_KEY_BYTES_FULL,
-  STATUS_RECORDS_FULL, STATUS_SLOW_FULL, putError, putSlow, utf8Sequence,
+  STATUS_RECORDS_FULL, STATUS_SLOW_FULL, keyHash, putError, putSlow, utf8Sequence,
 } from "./decode_job";
 
 // @ts-ignore: decorator
@@ -342,6 +341,7 @@ export function json_decode(job: usize): u32 {
   const keyBytesCap = load<u32>(job, DJ_KEY_BYTES_CAP);
   const values = <usize>load<u32>(job, DJ_VALUES);
   const hashes = <usize>load<u32>(job, DJ_HASHES);
+  const fast = load<u32>(job, DJ_HASH) != 0;
   const errors = <usize>load<u32>(job, DJ_ERRORS);
   const maxErrors = load<u32>(job, DJ_MAX_ERRORS);
   const slow = <usize>load<u32>(job, DJ_SLOW);
@@ -682,7 +682,7 @@ export function json_decode(job: usize): u32 {
       else memory.copy(dst, kStart, <usize>keyLen);
       keyPos += keyLen;
       store<u32>(keyOffs + (<usize>(records + 1) << 2), keyPos);
-      if (hashes != 0) store<u32>(hashes + (<usize>records << 2), murmur2Range(dst, <usize>keyLen));
+      if (hashes != 0) store<u32>(hashes + (<usize>records << 2), keyHash(fast, dst, <usize>keyLen));
       if (values != 0) {
         if (bits == BITS_SLOW) {
           putSlow(slow, slowCount, records, <u32>(vStart - input), <u32>(vEnd - input));

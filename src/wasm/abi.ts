@@ -5,7 +5,7 @@
 // 32-bit fields at the byte offsets below; the host writes inputs, the kernel writes outputs.
 
 /** Must equal assembly/index.ts ABI_VERSION; checked when the module is instantiated. */
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 10;
 
 /** Aggregation bits passed as `mask` to the accumulate kernels. avg is sum and count together. */
 export const AGG_COUNT = 1;
@@ -98,7 +98,7 @@ export const DJ_KEY_OFFS = 44; // ptr u32[maxRecords+1] out, keyOffs[0] = 0 (set
 export const DJ_KEY_BYTES = 48; // ptr u8[keyBytesCap] out
 export const DJ_KEY_BYTES_CAP = 52;
 export const DJ_VALUES = 56; // ptr f64[maxRecords] out (0 when there is no value)
-export const DJ_HASHES = 60; // ptr u32[maxRecords] out: murmur2 of each key (0 = do not compute)
+export const DJ_HASHES = 60; // ptr u32[maxRecords] out: the hash of each key (DJ_HASH; 0 = do not compute)
 export const DJ_ERRORS = 64; // ptr ErrorEntry[maxErrors] out
 export const DJ_MAX_ERRORS = 68;
 export const DJ_SLOW = 72; // ptr SlowEntry[maxSlow] out
@@ -112,6 +112,7 @@ export const DJ_ERROR_COUNT = 100; // in/out: ErrorEntries in DJ_ERRORS
 export const DJ_SLOW_COUNT = 104; // in/out: SlowEntries in DJ_SLOW (record = index in the outputs)
 export const DJ_LINES = 108; // out: physical lines consumed (newlines inside `consumed`)
 export const DJ_STATUS = 112; // out: DecodeStatus
+export const DJ_HASH = 116; // the hash of each key into DJ_HASHES: 0 murmur2 (Kafka's), 1 fastHash (assembly/hash.ts)
 export const DJ_SIZE = 128;
 
 /** Why a decode kernel returned. */

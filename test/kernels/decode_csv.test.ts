@@ -9,7 +9,9 @@ import {
   DJ_KEY_BYTES_CAP, DJ_KEY_COL, DJ_KEY_OFFS, DJ_LINES, DJ_MAX_ERRORS, DJ_MAX_RECORDS, DJ_MAX_SLOW, DJ_RECORDS,
   DJ_SIZE, DJ_SLOW, DJ_STATUS, DJ_ERROR_COUNT, DJ_SLOW_COUNT, DJ_VAL_COL, DJ_VALUES,
 } from '../../src/wasm/abi.js';
+import type { ByteTableHash } from '../../src/state/shard-table.js';
 import { decodeChunks, murmur2, murmur2IsReal, splitAt, type Decoded } from '../helpers/decode.js';
+import { fastHash } from '../reference/fast-hash.js';
 import { loadTestKernels, type TestKernels } from '../helpers/wasm.js';
 import { decodeCsvReference, type RefResult } from '../reference/csv.js';
 
@@ -119,6 +121,9 @@ const capacities = fc.record({
   maxErrors: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.constant(64)),
   maxSlow: fc.oneof(fc.integer({ min: 1, max: 2 }), fc.constant(64)),
   inputBytes: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constant(1 << 16)),
+
+  // which hash the job writes to hashes(): murmur2 (Kafka's) or fastHash (a plain file job's state)
+  hash: fc.constantFrom<ByteTableHash>('murmur2', 'fast'),
 });
 // null: no key field (the records of a Kafka message-key job)
 const columns = fc.constantFrom<[number | null, number]>([0, 1], [0, 1], [1, 2], [0, -1], [2, 0], [1, 1], [null, 1], [null, -1]);
@@ -174,7 +179,8 @@ for (const build of ['debug', 'release'] as const) {
       expect(shapeDecoded(got)).toEqual(shapeRef(ref, input));
       expect(got.line).toBe(1 + ref.lines);
       expect(got.pending).toBe(0);
-      if (hashesReal) for (const r of got.records) expect(r.hash).toBe(murmur2(r.key));
+      if (caps.hash === 'fast') for (const r of got.records) expect(r.hash).toBe(fastHash(r.key));
+      else if (hashesReal) for (const r of got.records) expect(r.hash).toBe(murmur2(r.key));
     }
 
     it('decodes the contract examples', () => {

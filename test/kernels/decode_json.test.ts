@@ -6,7 +6,9 @@ import { DecodeJob, type JsonlDecodeOptions } from '../../src/codec/decode-job.j
 import { jsonSyntaxError } from '../../src/codec/bad-record.js';
 import { parseFieldPath } from '../../src/codec/field-path.js';
 import { BadReason, DJ_CONSUMED, DJ_ERROR_COUNT, DJ_IN, DJ_IN_LEN, DJ_RECORDS } from '../../src/wasm/abi.js';
+import type { ByteTableHash } from '../../src/state/shard-table.js';
 import { decodeChunks, murmur2, murmur2IsReal, splitAt, type Decoded } from '../helpers/decode.js';
+import { fastHash } from '../reference/fast-hash.js';
 import { loadTestKernels } from '../helpers/wasm.js';
 import type { RefResult } from '../reference/csv.js';
 import { decodeJsonlReference } from '../reference/jsonl.js';
@@ -120,6 +122,9 @@ const capacities = fc.record({
   maxErrors: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.constant(64)),
   maxSlow: fc.oneof(fc.integer({ min: 1, max: 2 }), fc.constant(64)),
   maxDepth: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constant(1024)),
+
+  // which hash the job writes to hashes(): murmur2 (Kafka's) or fastHash (a plain file job's state)
+  hash: fc.constantFrom<ByteTableHash>('murmur2', 'fast'),
 });
 
 for (const build of ['debug', 'release'] as const) {
@@ -133,7 +138,8 @@ for (const build of ['debug', 'release'] as const) {
       const ref = decodeJsonlReference(input, { keyPath, valuePath, maxDepth: opts.maxDepth ?? 1024 });
       expect(shapeDecoded(got)).toEqual(shapeRef(ref, input));
       expect(got.line).toBe(1 + ref.lines);
-      if (hashesReal) for (const r of got.records) expect(r.hash).toBe(murmur2(r.key));
+      if (caps.hash === 'fast') for (const r of got.records) expect(r.hash).toBe(fastHash(r.key));
+      else if (hashesReal) for (const r of got.records) expect(r.hash).toBe(murmur2(r.key));
     }
 
     it('decodes the contract examples', () => {
