@@ -23,6 +23,12 @@ export interface AggregateResult {
 }
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * The state of a plain file job ends in its result, so it is hashed with fastHash, ~2.3x cheaper a key
+ * than murmur2 (~35 ms of worker time per 5M keys of ~45 bytes). Followed and checkpointed file jobs
+ * (file-batch-aggregate.ts) and Kafka jobs keep murmur2: their state is read again, by key and shard.
+ */
+const STATE_HASH = 'fast';
 
 function inputStream(spec: AggregateSpec): Readable {
   return spec.input === '-' ? process.stdin : createReadStream(spec.input, { highWaterMark: CHUNK_BYTES });
@@ -149,7 +155,7 @@ export async function runAggregate(spec: AggregateSpec, options: RunAggregateOpt
         throw ioError(cause);
       }
       try {
-        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes });
+        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes, hash: STATE_HASH });
         const read = readWithoutBom(async (into: Uint8Array): Promise<number> => {
           try {
             return (await fh.read(into, 0, into.length, null)).bytesRead;
@@ -178,10 +184,10 @@ export async function runAggregate(spec: AggregateSpec, options: RunAggregateOpt
           const decode = columns
             ? makeDecode(spec.key, spec.value, 1 + lines, columns)
             : makeDecode('0', spec.value === undefined ? undefined : '0', 1 + lines);
-          agg = new ColumnarAggregate(rt, { decode, aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes });
+          agg = new ColumnarAggregate(rt, { decode, aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes, hash: STATE_HASH });
         });
       } else {
-        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes });
+        agg = new ColumnarAggregate(rt, { decode: makeDecode(spec.key, spec.value, 1), aggs: spec.aggs, onBadRecord, splitBytes: options.splitBytes, hash: STATE_HASH });
       }
       try {
         for await (const chunk of chunks) await agg!.push(chunk);
