@@ -172,6 +172,9 @@ export class DecodeJob {
     const maxErrors = positiveInt(options.maxErrors ?? 64, 'maxErrors');
     const maxSlow = positiveInt(options.maxSlow ?? 64, 'maxSlow');
     this.nextLine = positiveInt(options.firstLine ?? 1, 'firstLine');
+    if (options.hash !== undefined && options.hash !== 'murmur2' && options.hash !== 'fast') {
+      throw new RangeError(`options.hash must be 'murmur2' or 'fast', not ${String(options.hash)}`);
+    }
 
     this.ptr = arena.alloc(DJ_SIZE, true);
     this.inPtr = arena.alloc(this.inCap);
@@ -190,9 +193,6 @@ export class DecodeJob {
     u32[this.keyOffsPtr_ >>> 2] = 0;
     u32[j + DJ_VALUES / 4] = this.valuesPtr_;
     u32[j + DJ_HASHES / 4] = this.hashesPtr_;
-    if (options.hash !== undefined && options.hash !== 'murmur2' && options.hash !== 'fast') {
-      throw new RangeError(`options.hash must be 'murmur2' or 'fast', not ${String(options.hash)}`);
-    }
     u32[j + DJ_HASH / 4] = options.hash === 'fast' ? 1 : 0;
     u32[j + DJ_ERRORS / 4] = this.errorsPtr;
     u32[j + DJ_MAX_ERRORS / 4] = maxErrors;

@@ -21,7 +21,7 @@ export interface KernelRuntimeOptions {
   build?: KernelBuild;
 }
 
-/** Where the compiled worker entry lives: beside this file in dist/, or in dist/ when run from src/. */
+/** Where the compiled worker entry lives: dist/runtime/, from this file there or in the bundle (dist/bin/, as deep), or from src/. */
 function workerFile(): string {
   const here = import.meta.url;
   const rel = here.endsWith('.ts') ? '../../dist/runtime/worker-entry.cjs' : '../runtime/worker-entry.cjs';
