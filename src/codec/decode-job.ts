@@ -19,7 +19,7 @@
 
 import { OptionError } from '../errors.js';
 import type { SharedArena } from '../runtime/memory.js';
-import type { ByteTableHash } from '../state/shard-table.js';
+import { byteTableHash, type ByteTableHash } from '../state/shard-table.js';
 import {
   BadReason, DecodeStatus, DJ_CONSUMED, DJ_DELIM, DJ_ERROR_COUNT, DJ_ERRORS, DJ_FINAL, DJ_FIRST_LINE, DJ_HASH, DJ_HASHES,
   DJ_IN, DJ_IN_LEN, DJ_KEY_BYTES, DJ_KEY_BYTES_CAP, DJ_KEY_COL, DJ_KEY_OFFS, DJ_KEY_PATH, DJ_KEY_PATH_LEN,
@@ -172,9 +172,7 @@ export class DecodeJob {
     const maxErrors = positiveInt(options.maxErrors ?? 64, 'maxErrors');
     const maxSlow = positiveInt(options.maxSlow ?? 64, 'maxSlow');
     this.nextLine = positiveInt(options.firstLine ?? 1, 'firstLine');
-    if (options.hash !== undefined && options.hash !== 'murmur2' && options.hash !== 'fast') {
-      throw new RangeError(`options.hash must be 'murmur2' or 'fast', not ${String(options.hash)}`);
-    }
+    const hash = byteTableHash(options.hash);
 
     this.ptr = arena.alloc(DJ_SIZE, true);
     this.inPtr = arena.alloc(this.inCap);
@@ -193,7 +191,7 @@ export class DecodeJob {
     u32[this.keyOffsPtr_ >>> 2] = 0;
     u32[j + DJ_VALUES / 4] = this.valuesPtr_;
     u32[j + DJ_HASHES / 4] = this.hashesPtr_;
-    u32[j + DJ_HASH / 4] = options.hash === 'fast' ? 1 : 0;
+    u32[j + DJ_HASH / 4] = hash === 'fast' ? 1 : 0;
     u32[j + DJ_ERRORS / 4] = this.errorsPtr;
     u32[j + DJ_MAX_ERRORS / 4] = maxErrors;
     u32[j + DJ_SLOW / 4] = this.slowPtr;

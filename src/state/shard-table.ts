@@ -50,6 +50,13 @@ export interface ShardTableOptions {
 /** The hash function of a byte-key table (ShardTableOptions.hash). */
 export type ByteTableHash = 'murmur2' | 'fast';
 
+/** `value` as a ByteTableHash ('murmur2' when undefined); a RangeError naming options.hash otherwise. */
+export function byteTableHash(value: unknown): ByteTableHash {
+  if (value === undefined) return 'murmur2';
+  if (value !== 'murmur2' && value !== 'fast') throw new RangeError(`options.hash must be 'murmur2' or 'fast', not ${String(value)}`);
+  return value;
+}
+
 /**
  * Byte-string keys of a batch, as the decoders write them (all pointers into the shared memory):
  * key i is keyBytes[keyOffs[i] .. keyOffs[i+1]) and hashes[i] is its hash: murmur2, or fastHash for a
@@ -486,8 +493,7 @@ export class ByteShardTable extends ShardTable<ByteKeyInput> {
     const groups = positiveInt('groups', options.groups, 1024);
     const slots = positiveInt('slots', options.slots, Math.max(2, nextPow2(Math.ceil((groups * 4) / 3))));
     const keyBytes = positiveInt('keyBytes', options.keyBytes, 16 * groups);
-    const hash = options.hash ?? 'murmur2';
-    if (hash !== 'murmur2' && hash !== 'fast') throw new RangeError(`hash must be 'murmur2' or 'fast', not ${String(hash)}`);
+    const hash = byteTableHash(options.hash);
     super(arena, kernels, BYTE_LAYOUT, groups, slots);
     this.hash = hash;
     this.groupsRegion = this.allocGroups(groups, 0);
