@@ -25,33 +25,48 @@ export function csvResultHeader(aggs: readonly AggName[]): string {
 // ignoreBOM: keys are kept byte for byte, a key that starts with U+FEFF included
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
+/** Most key bytes a table's keys are decoded with one call (ResultRows' `whole`); beyond it, key by key. */
+const WHOLE_KEYS_MAX_BYTES = 64 << 20;
+
 /** The result rows of one shard table: `key,<aggs>` per group, RFC 4180 quoting, numbers as String(x). */
 export class ResultRows {
   private readonly table: ByteShardTable;
-  private readonly aggs: readonly AggName[];
+  /** Per agg, the column it reads; avg reads sum and divides by count. */
+  private readonly cols: Float64Array[];
+  private readonly avg: boolean[];
   private readonly count: Float64Array;
-  private readonly sum: Float64Array;
-  private readonly min: Float64Array;
-  private readonly max: Float64Array;
+  /** With `whole`: every key's text, when the keys are ASCII and none needs quotes; key g is [offs[g], offs[g+1]). */
+  private readonly keyText: string | undefined;
+  private readonly keyOffs: Uint32Array | undefined;
 
-  /** Reads the table's columns once: valid until the table next grows. */
-  constructor(table: ByteShardTable, aggs: readonly AggName[]) {
+  /**
+   * Reads the table's columns once: valid until the table next grows. With `whole` (a caller that writes
+   * every row), the keys are decoded with one call rather than one per row, when they are ASCII (byte
+   * and UTF-16 offsets then agree) and none holds a byte that needs quoting: ~2x faster for 10,000 rows
+   * of a freshly started process, whose code is still cold when it writes its one result.
+   */
+  constructor(table: ByteShardTable, aggs: readonly AggName[], whole = false) {
     this.table = table;
-    this.aggs = aggs;
+    const sum = table.column('sum');
     this.count = table.column('count');
-    this.sum = table.column('sum');
-    this.min = table.column('min');
-    this.max = table.column('max');
+    this.cols = aggs.map((a) => (a === 'avg' ? sum : table.column(a)));
+    this.avg = aggs.map((a) => a === 'avg');
+    const keys = whole ? table.keyColumns() : undefined;
+    if (keys && keys.bytes.length <= WHOLE_KEYS_MAX_BYTES) {
+      const text = decoder.decode(keys.bytes);
+      if (text.length === keys.bytes.length && !/[",\r\n]/.test(text)) {
+        this.keyText = text;
+        this.keyOffs = keys.offsets;
+      }
+    }
   }
 
   /** The row of group g, without a line feed. */
   row(g: number): string {
-    const { count, sum, min, max } = this;
-    let row = csvField(decoder.decode(this.table.key(g)));
-    for (const a of this.aggs) {
-      const v = a === 'count' ? count[g]! : a === 'sum' ? sum[g]! : a === 'min' ? min[g]! : a === 'max' ? max[g]! : sum[g]! / count[g]!;
-      row += ',' + csvNumber(v);
-    }
+    const offs = this.keyOffs;
+    let row = offs ? this.keyText!.slice(offs[g]!, offs[g + 1]!) : csvField(decoder.decode(this.table.key(g)));
+    const { cols, avg } = this;
+    for (let k = 0; k < cols.length; k++) row += ',' + csvNumber(avg[k] ? cols[k]![g]! / this.count[g]! : cols[k]![g]!);
     return row;
   }
 }
@@ -126,7 +141,7 @@ export async function writeCsvResult(agg: ColumnarAggregate, spec: Pick<Aggregat
     for (const table of agg.state.tables) {
       const n = table.count;
       if (n === 0) continue;
-      const rows = new ResultRows(table, spec.aggs);
+      const rows = new ResultRows(table, spec.aggs, true);
       for (let g = 0; g < n; g++) {
         buf += rows.row(g) + '\n';
         groups++;
