@@ -107,6 +107,11 @@ const REASON_NAMES = new Map<number, BadReasonName>(
   (Object.entries(BadReason) as Array<[BadReasonName, number]>).map(([name, code]) => [code, name]),
 );
 const LF = 0x0a;
+/**
+ * Room reserveAhead() keeps before the input it places, for what a split's tail leaves undecoded (a
+ * partial record) to go right before it. A longer rest moves the input up behind it instead (a copy).
+ */
+const AHEAD_GAP = 64 * 1024;
 /** Keys a batch holds before their mean length sizes the key bytes' growth. */
 const GROWTH_SAMPLE_KEYS = 1024;
 const latin1 = new TextDecoder('latin1');
@@ -161,6 +166,11 @@ export class DecodeJob {
    * region (or undoSplit hands it back).
    */
   private window: { at: number; end: number } | undefined;
+  /**
+   * Input placed ahead in this job's own region (reserveAhead) while it decodes a split's tail in the
+   * head's: `bytes` of it at offset `at`, once committed (`room` is what the view held).
+   */
+  private ahead: { at: number; room: number; bytes: number } | undefined;
 
   constructor(arena: SharedArena, options: DecodeJobOptions) {
     this.arena = arena;
@@ -295,6 +305,43 @@ export class DecodeJob {
       this.inEnd = pending;
     }
     return new Uint8Array(this.arena.memory.buffer, this.inPtr + this.inEnd, bytes);
+  }
+
+  /**
+   * While this job decodes a split's tail where it lies (in the head's input region), its own region is
+   * idle: room there for the input that comes next, as a view to fill (a file read, beside the two
+   * decodes), then commitAhead(). It is not pending input until joinSplit, which puts what the tail
+   * leaves undecoded right before it, so the next decode reads it in place; undoSplit hands it to the
+   * head instead. The view stays valid until then.
+   */
+  reserveAhead(bytes: number): Uint8Array {
+    this.checkLive();
+    if (!this.split || this.ahead || this.inEnd !== this.inStart) {
+      throw new Error('DecodeJob.reserveAhead: only a split tail with no input of its own can take input ahead');
+    }
+    const need = AHEAD_GAP + positiveInt(bytes, 'bytes');
+    if (need > this.inCap) {
+      // nothing of this job's own is pending: a fresh region needs no copy
+      const cap = Math.max(this.inCap * 2, need);
+      const ptr = this.arena.alloc(cap);
+      this.arena.release(this.inPtr);
+      this.inPtr = ptr;
+      this.inCap = cap;
+    }
+    this.inStart = 0;
+    this.inEnd = 0;
+    this.ahead = { at: AHEAD_GAP, room: bytes, bytes: -1 };
+    return new Uint8Array(this.arena.memory.buffer, this.inPtr + AHEAD_GAP, bytes);
+  }
+
+  /** How many bytes of the reserveAhead() view were written. */
+  commitAhead(bytes: number): void {
+    this.checkLive();
+    const a = this.ahead;
+    if (!a || a.bytes >= 0 || !Number.isInteger(bytes) || bytes < 0 || bytes > a.room) {
+      throw new RangeError(`DecodeJob.commitAhead: ${bytes} bytes do not fit the input reserved ahead`);
+    }
+    a.bytes = bytes;
   }
 
   /** Adds `bytes` written into the last reserve() view to the pending input. */
@@ -466,6 +513,8 @@ export class DecodeJob {
     // its pending bytes with the tail's half right after them: taking the half back is moving its end
     head.inEnd += split.bytes;
     this.window = undefined;
+    const ahead = this.takeAhead();
+    if (ahead) head.write(ahead);
     this.bad = [];
     this.badTotal = split.badTotal;
     this.inStart = 0;
@@ -479,12 +528,34 @@ export class DecodeJob {
     return this.window ? this.window.at : this.inPtr + this.inStart;
   }
 
-  /** Moves a split tail's pending input from the head's region into this job's own. */
+  /**
+   * Moves a split tail's pending input from the head's region into this job's own: right before the
+   * input placed ahead, if any (it then needs no copy), else after what is there.
+   */
   private ownWindow(): void {
     const w = this.window;
     if (!w) return;
     this.window = undefined;
-    if (w.end > w.at) this.write(this.arena.u8.subarray(w.at, w.end));
+    const rest = w.end - w.at;
+    const a = this.ahead;
+    if (a && a.bytes >= 0 && rest <= a.at) {
+      this.ahead = undefined;
+      this.arena.u8.copyWithin(this.inPtr + a.at - rest, w.at, w.end);
+      this.inStart = a.at - rest;
+      this.inEnd = a.at + a.bytes;
+      return;
+    }
+    const ahead = this.takeAhead();
+    if (rest > 0) this.write(this.arena.u8.subarray(w.at, w.end));
+    if (ahead) this.write(ahead);
+  }
+
+  /** The committed input placed ahead, copied out (a rare path), and forgets it; undefined when none. */
+  private takeAhead(): Uint8Array | undefined {
+    const a = this.ahead;
+    this.ahead = undefined;
+    if (!a || a.bytes <= 0) return undefined;
+    return this.arena.u8.slice(this.inPtr + a.at, this.inPtr + a.at + a.bytes);
   }
 
   /** Empties the output columns after the caller consumed them. */

@@ -14,6 +14,9 @@
 // job decodes the first half and the other job the second, on two workers at once; the head's records
 // (earlier input) fold first, then decoding and folding go on in the tail job. A cut that turns out
 // not to be a record boundary (a line feed inside quotes) is undone and that chunk decodes serially.
+// pushFrom() (a file read into the shared memory) keeps the pool fed without waiting on the host: the
+// next chunk is read beside each split decode, and a third job lets the split start while the fold
+// before it still runs (the folds themselves are chained, so they stay in input order).
 //
 // Records never become JS values: the host moves pointers. A bad record becomes a small JS object (the
 // error policy needs its text); nothing else does. Per key, values are added in input order, so a sum
@@ -77,6 +80,18 @@ export interface ColumnarAggregateOptions {
   hash?: ByteTableHash;
 }
 
+/** Where pushFrom() reads its input: `read` fills a view, `bytes` long, and resolves to the bytes written. */
+interface Reader {
+  read: (into: Uint8Array) => Promise<number>;
+  bytes: number;
+}
+
+/**
+ * Batch sizes up to which pushFrom() makes a third decode job (columns for this many records, and key
+ * bytes); above it, splits wait for the fold before them rather than take ~1.5x the memory.
+ */
+const THIRD_JOB_MAX_RECORDS = 1 << 22;
+
 /** Below this a decode task is too short for the split's extra round trip to pay. */
 const SPLIT_BYTES = 1 << 20;
 /** Cuts that missed a record boundary before splitting stops for the job (quoted line feeds everywhere). */
@@ -87,10 +102,14 @@ export class ColumnarAggregate {
   readonly mask: number;
   readonly state: ShardSet<ByteShardTable>;
   private readonly rt: KernelRuntime;
-  /** Two decode jobs: one decodes while the other's columns are folded into the state. */
-  private readonly jobs: readonly [DecodeJob, DecodeJob];
+  /**
+   * Decode jobs: one decodes while another's columns are folded into the state. pushFrom() adds a
+   * third, so a split decode never waits for the fold before it (see pushFrom).
+   */
+  private readonly jobs: DecodeJob[];
+  private readonly decodeOptions: DecodeJobOptions;
   private job: DecodeJob;
-  /** The aggregation of the last full batch, still running while the next batch is decoded. */
+  /** The last of the folds queued (each waits for the one before), running while later input decodes. */
   private inflight: Promise<void> | undefined;
   private readonly onBadRecord: (bad: BadRecord) => void | Promise<void>;
   private readonly keysOf: ColumnarAggregateOptions['keysOf'];
@@ -98,6 +117,8 @@ export class ColumnarAggregate {
   private recordsIn = 0;
   private splitBytes: number;
   private badSplits = 0;
+  /** Bytes pushFrom() read ahead during the last split decode, already pending; -1 when none were. */
+  private readAhead = -1;
 
   constructor(rt: KernelRuntime, options: ColumnarAggregateOptions) {
     this.rt = rt;
@@ -107,8 +128,9 @@ export class ColumnarAggregate {
     const hash = options.hash ?? 'murmur2';
     if (hash === 'fast' && options.keysOf) throw new RangeError("ColumnarAggregate: hash 'fast' cannot fold keysOf's columns, which hold murmur2");
     const decode: DecodeJobOptions = { ...options.decode, hash };
+    this.decodeOptions = decode;
     this.jobs = [new DecodeJob(rt.arena, decode), new DecodeJob(rt.arena, decode)];
-    this.job = this.jobs[0];
+    this.job = this.jobs[0]!;
     this.state = ShardSet.bytes(rt.arena, rt.k, options.shards ?? DEFAULT_SHARDS, { hash });
     this.splitBytes = rt.workers >= 2 ? (options.splitBytes ?? SPLIT_BYTES) : 0;
   }
@@ -120,7 +142,7 @@ export class ColumnarAggregate {
 
   /** Bad records seen so far. */
   get badRecords(): number {
-    return this.jobs[0].badRecordCount + this.jobs[1].badRecordCount;
+    return this.jobs.reduce((n, job) => n + job.badRecordCount, 0);
   }
 
   /** Line number of the next input byte. */
@@ -190,11 +212,22 @@ export class ColumnarAggregate {
   /**
    * Reads up to `bytes` straight into the shared memory with `read` (a file handle's read, say: no
    * intermediate copy), then decodes and aggregates like push(). Returns the bytes read; 0 at the end.
+   *
+   * When a decode splits over two workers, nothing waits on anything but what it needs:
+   *   - the next `bytes` are read beside the two decodes, into the idle input region of the job that
+   *     decodes the second half (DecodeJob.reserveAhead), and the next call returns them unread;
+   *   - the split takes a third job, so it does not wait for the fold of the input before it: that
+   *     fold and the two decodes are queued on the pool together, and folds still run in input order.
+   * `read` is called once at a time, in order.
    */
   async pushFrom(read: (into: Uint8Array) => Promise<number>, bytes: number): Promise<number> {
-    const n = await read(this.job.reserve(bytes));
-    this.job.commit(n);
-    if (n > 0) await this.drain(false);
+    let n = this.readAhead;
+    this.readAhead = -1;
+    if (n < 0) {
+      n = await read(this.job.reserve(bytes));
+      this.job.commit(n);
+    }
+    if (n > 0) await this.drain(false, { read, bytes });
     return n;
   }
 
@@ -205,7 +238,7 @@ export class ColumnarAggregate {
     await this.aggregateBatch(this.job);
   }
 
-  /** Waits for the batch being aggregated, if any. */
+  /** Waits for the batches being aggregated, if any. */
   private async settleInflight(): Promise<void> {
     const pending = this.inflight;
     this.inflight = undefined;
@@ -219,22 +252,26 @@ export class ColumnarAggregate {
   private async rotate(): Promise<void> {
     await this.settleInflight(); // the other job's columns are free again, and batches stay in order
     const full = this.job;
-    const next = full === this.jobs[0] ? this.jobs[1] : this.jobs[0];
+    const next = this.jobs.find((job) => job !== full)!;
     full.moveUnreadTo(next);
     this.job = next;
     // the next decode runs beside this fold: leave it a worker
     this.foldInBackground(full, this.rt.workers - 1);
   }
 
-  /** Starts folding `job`'s records; settleInflight() waits for it. */
+  /** Folds `job`'s records once the folds before it are done; settleInflight() waits for all of them. */
   private foldInBackground(job: DecodeJob, tasks: number): void {
-    const run = this.aggregateBatch(job, tasks);
+    const before = this.inflight;
+    const run = (async () => {
+      if (before) await before; // batches fold in input order; a failed one stops the rest
+      await this.aggregateBatch(job, tasks);
+    })();
     run.catch(() => {}); // observed by settleInflight(); this keeps it from counting as unhandled meanwhile
     this.inflight = run;
   }
 
-  private async drain(final: boolean): Promise<void> {
-    let step = final ? undefined : await this.splitDecode();
+  private async drain(final: boolean, reader?: Reader): Promise<void> {
+    let step = final ? undefined : await this.splitDecode(reader);
     for (;;) {
       if (step === undefined) step = await this.decodeRun(final);
       if (step !== 'full') return;
@@ -272,18 +309,35 @@ export class ColumnarAggregate {
    * Returns the step of the job decoding goes on in, its bad records reported; undefined when it did
    * not split (too little input, no cut, or a cut that did not hold), and drain() goes on serially.
    */
-  private async splitDecode(): Promise<'full' | 'done' | undefined> {
+  private async splitDecode(reader?: Reader): Promise<'full' | 'done' | undefined> {
     if (this.splitBytes === 0 || this.job.pendingBytes < this.splitBytes) return undefined;
-    await this.settleInflight(); // the other job's records are folded: it is empty
     const head = this.job;
-    const tail = head === this.jobs[0] ? this.jobs[1] : this.jobs[0];
+    let tail = reader ? this.freeJob(head) : undefined;
+    if (!tail) {
+      await this.settleInflight(); // every other job's records are folded: they are empty
+      tail = this.jobs.find((job) => job !== head)!;
+    }
     if (!head.splitTo(tail)) return undefined;
-    const [first, tailStep] = await Promise.all([this.decodeOnce(head, false), this.decodeOnce(tail, false)]);
+    // the next input comes in beside the two decodes, into the tail's idle region (see pushFrom)
+    const ahead = reader && this.readAhead < 0 ? this.readInto(tail, reader) : undefined;
+    ahead?.catch(() => {}); // observed below; this keeps a failed read from counting as unhandled meanwhile
+    let steps: DecodeStep[];
+    try {
+      steps = await Promise.all([this.decodeOnce(head, false), this.decodeOnce(tail, false)]);
+    } catch (err) {
+      if (ahead) await ahead.catch(() => {}); // the read ends first: nothing may write into a region once it is freed
+      throw err;
+    }
+    if (ahead) this.readAhead = await ahead;
+    const [first, tailStep] = steps as [DecodeStep, DecodeStep];
     // the head's half, to its end: its records and bad records come before any of the tail's
     for (let step = first; ; step = await this.decodeOnce(head, false)) {
       await this.reportBad(head);
       if (step === 'done') break;
-      if (step === 'full') await this.aggregateBatch(head);
+      if (step === 'full') {
+        await this.settleInflight(); // the batches before it fold first
+        await this.aggregateBatch(head);
+      }
     }
     if (!tail.splitHolds(head)) {
       tail.undoSplit(head);
@@ -296,6 +350,26 @@ export class ColumnarAggregate {
     this.foldInBackground(head, tailStep === 'done' ? this.rt.workers : this.rt.workers - 1);
     await this.reportBad(tail);
     return tailStep === 'again' ? this.decodeRun(false, tail) : tailStep;
+  }
+
+  /**
+   * A job other than `head` that holds no records (a fold clears them as it ends) and no input:
+   * pushFrom's split decodes take it without waiting for the fold before them (a third job is made for
+   * that, once). A job whose fold failed keeps its records: the caller then settles, and meets the error.
+   */
+  private freeJob(head: DecodeJob): DecodeJob | undefined {
+    const free = this.jobs.find((job) => job !== head && job.records === 0 && job.pendingBytes === 0);
+    if (free || this.jobs.length >= 3 || this.decodeOptions.maxRecords > THIRD_JOB_MAX_RECORDS) return free;
+    const job = new DecodeJob(this.rt.arena, this.decodeOptions);
+    this.jobs.push(job);
+    return job;
+  }
+
+  /** Reads the next input ahead into `tail` (a split's tail); resolves to the bytes read. */
+  private async readInto(tail: DecodeJob, reader: Reader): Promise<number> {
+    const n = await reader.read(tail.reserveAhead(reader.bytes));
+    tail.commitAhead(n);
+    return n;
   }
 
   /** Folds a decode job's records into the shard tables with the next stamp, on `tasks` tasks. */
@@ -325,8 +399,7 @@ export class ColumnarAggregate {
   /** Frees the decode jobs and the state; only when no batch is in flight (after finish(), or close()). */
   release(): void {
     if (this.inflight) throw new Error('ColumnarAggregate.release while a batch is in flight: use close()');
-    this.jobs[0].release();
-    this.jobs[1].release();
+    for (const job of this.jobs) job.release();
     this.state.free();
   }
 }

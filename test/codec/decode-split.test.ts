@@ -84,3 +84,74 @@ describe('DecodeJob.splitTo', () => {
     tail.release();
   });
 });
+
+describe('DecodeJob.reserveAhead', () => {
+  /** Splits `text`, decodes both halves, and reads `ahead` into the tail's own region meanwhile. */
+  function splitWithAhead(text: string, ahead: string, options = OPTIONS): { head: DecodeJob; tail: DecodeJob } {
+    const head = new DecodeJob(t.arena, options);
+    const tail = new DecodeJob(t.arena, options);
+    head.write(enc.encode(text));
+    expect(head.splitTo(tail)).toBe(true);
+    const bytes = enc.encode(ahead);
+    const view = tail.reserveAhead(bytes.length + 5);
+    view.set(bytes);
+    expect(head.decode(t.k)).toBe('done');
+    expect(tail.decode(t.k)).toBe('done');
+    tail.commitAhead(bytes.length);
+    return { head, tail };
+  }
+
+  it('joinSplit puts what the tail leaves right before the input read ahead: the next decode reads both in order', () => {
+    const { head, tail } = splitWithAhead('a,1\nb,2\nc,3\nd,4\ne,5\nf,', '6\ng,7\nh,x\n');
+    expect(tail.pendingBytes).toBe(2); // the ahead input is not pending until joinSplit
+    expect(tail.splitHolds(head)).toBe(true);
+    tail.joinSplit(head);
+    expect(tail.pendingBytes).toBe(2 + 10);
+    tail.clearRecords();
+    expect(tail.decode(t.k, true)).toBe('done');
+    expect(keys(tail)).toEqual(['f', 'g']);
+    expect(Array.from(tail.values())).toEqual([6, 7]);
+    expect(tail.takeBadRecords().map((b) => [b.line, dec.decode(b.raw)])).toEqual([[8, 'h,x']]);
+    head.release();
+    tail.release();
+  });
+
+  it('a rest longer than the gap before the ahead input still comes first', () => {
+    // short lines as long as the partial record after them, so the cut comes before it
+    const long = 'k'.repeat(70 * 1024);
+    const { head, tail } = splitWithAhead(`${'a,1\n'.repeat(20 * 1024)}${long}`, ',9\nz,1\n', { ...OPTIONS, maxRecords: 1 << 15 });
+    expect(tail.splitHolds(head)).toBe(true);
+    tail.joinSplit(head);
+    expect(tail.pendingBytes).toBe(long.length + 7);
+    tail.clearRecords();
+    expect(tail.decode(t.k, true)).toBe('done');
+    expect(keys(tail)).toEqual([long, 'z']);
+    expect(Array.from(tail.values())).toEqual([9, 1]);
+    head.release();
+    tail.release();
+  });
+
+  it('undoSplit hands the ahead input to the head, after the halves it takes back', () => {
+    const { head, tail } = splitWithAhead('k,1\n"multi\nline\nkey\nwith\nmany\nlines",2\nz,', '3\ny,4\n');
+    expect(tail.splitHolds(head)).toBe(false);
+    tail.undoSplit(head);
+    expect(tail.pendingBytes).toBe(0);
+    expect(head.decode(t.k, true)).toBe('done');
+    expect(keys(head)).toEqual(['k', 'multi\nline\nkey\nwith\nmany\nlines', 'z', 'y']);
+    expect(Array.from(head.values())).toEqual([1, 2, 3, 4]);
+    head.release();
+    tail.release();
+  });
+
+  it('refuses a job that is not a split tail, and a commit past what was reserved', () => {
+    const job = new DecodeJob(t.arena, OPTIONS);
+    expect(() => job.reserveAhead(16)).toThrow('DecodeJob.reserveAhead: only a split tail with no input of its own can take input ahead');
+    const head = new DecodeJob(t.arena, OPTIONS);
+    head.write(enc.encode('a,1\nb,2\nc,3\nd,4\n'));
+    expect(head.splitTo(job)).toBe(true);
+    job.reserveAhead(8);
+    expect(() => job.commitAhead(9)).toThrow('DecodeJob.commitAhead: 9 bytes do not fit the input reserved ahead');
+    head.release();
+    job.release();
+  });
+});
