@@ -213,12 +213,13 @@ export class ColumnarAggregate {
    * Reads up to `bytes` straight into the shared memory with `read` (a file handle's read, say: no
    * intermediate copy), then decodes and aggregates like push(). Returns the bytes read; 0 at the end.
    *
-   * When a decode splits over two workers, nothing waits on anything but what it needs:
+   * When a decode splits over two workers, the host keeps the pool fed instead of waiting between steps:
    *   - the next `bytes` are read beside the two decodes, into the idle input region of the job that
    *     decodes the second half (DecodeJob.reserveAhead), and the next call returns them unread;
    *   - the split takes a third job, so it does not wait for the fold of the input before it: that
    *     fold and the two decodes are queued on the pool together, and folds still run in input order.
-   * `read` is called once at a time, in order.
+   * The bytes returned by a call may thus have been read by the call before it. `read` is called once
+   * at a time, in order.
    */
   async pushFrom(read: (into: Uint8Array) => Promise<number>, bytes: number): Promise<number> {
     let n = this.readAhead;
