@@ -70,7 +70,7 @@ import { fastHashRange, murmur2Range } from "./hash";
 // @ts-ignore: decorator
 @inline export const BUCKET_LANES: u32 = 4;
 // @ts-ignore: decorator
-@inline const BUCKET_MASK: u32 = BUCKET_LANES - 1;
+@inline export const BUCKET_MASK: u32 = BUCKET_LANES - 1;
 // @ts-ignore: decorator
 @inline const BK_GID: usize = 16;
 // @ts-ignore: decorator
@@ -230,6 +230,60 @@ import { fastHashRange, murmur2Range } from "./hash";
   return bytesProbe(table, count, limit, h, kp, klen);
 }
 
+/** The bucket line whose lanes hold hash h's home (mask >= BUCKET_MASK). */
+// @ts-ignore: decorator
+@inline export function bucketOf(slots: usize, mask: u32, shift: u32, h: u32): usize {
+  return slots + (<usize>(byteSlot(h, shift, mask) & ~BUCKET_MASK) << 4);
+}
+
+/**
+ * bytesGroupOf with the home bucket `b` and its hash lanes `lanes` already loaded (a fold loop loads
+ * a few rows' buckets before it probes any, so their cache misses overlap). Lanes loaded before an
+ * earlier row inserted a key may miss it: the probe then starts over in bytesProbe, which finds it.
+ */
+// @ts-ignore: decorator
+@inline export function bytesGroupIn(
+  table: usize, b: usize, lanes: v128, arena: usize, count: u32, limit: u32, h: u32, kp: usize, klen: u32,
+): u32 {
+  const bits = i32x4.bitmask(i32x4.eq(lanes, i32x4.splat(h)));
+  if (bits != 0) {
+    const lane = b + (<usize>ctz(bits) << 2);
+    if (load<u32>(lane, BK_LEN) == klen + 1 && bytesEqual(arena + load<u32>(lane, BK_OFF), kp, klen)) {
+      return load<u32>(lane, BK_GID) - 1;
+    }
+  }
+  return bytesProbe(table, count, limit, h, kp, klen);
+}
+
+/** bytesFindOrInsert with the home bucket's hash lanes loaded ahead (see bytesGroupIn): a hit in them, else the whole probe. */
+// @ts-ignore: decorator
+@inline function bytesInternIn(
+  b: usize, lanes: v128, slots: usize, mask: u32, shift: u32, keyOffs: usize, arena: usize, arenaCap: u32, hashes: usize,
+  count: u32, limit: u32, h: u32, kp: usize, klen: u32,
+): u32 {
+  const bits = i32x4.bitmask(i32x4.eq(lanes, i32x4.splat(h)));
+  if (bits != 0) {
+    const lane = b + (<usize>ctz(bits) << 2);
+    if (load<u32>(lane, BK_LEN) == klen + 1 && bytesEqual(arena + load<u32>(lane, BK_OFF), kp, klen)) {
+      return load<u32>(lane, BK_GID) - 1;
+    }
+  }
+  return bytesFindOrInsert(slots, mask, shift, keyOffs, arena, arenaCap, hashes, count, limit, h, kp, klen);
+}
+
+/** A batched loop's early end: stores the group count it kept in a local and returns the row it stopped at. */
+// @ts-ignore: decorator
+@inline export function stopAt(table: usize, count: u32, j: u32): u32 {
+  store<u32>(table + BT_COUNT, count);
+  return j;
+}
+
+/** A row's key hash: fastHash of its bytes (fast), else its given murmur2 (hashes != 0) or one computed here. */
+// @ts-ignore: decorator
+@inline export function rowHash(kp: usize, klen: u32, hashes: usize, r: u32, fast: bool): u32 {
+  return fast ? fastHashRange(kp, klen) : hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
+}
+
 /** The whole bytesFindOrInsert, with the table's fields read from its header (see bytesGroupOf). */
 function bytesProbe(table: usize, count: u32, limit: u32, h: u32, kp: usize, klen: u32): u32 {
   const cap = probedCap(load<u32>(table + BT_CAP));
@@ -295,6 +349,38 @@ function bytesProbe(table: usize, count: u32, limit: u32, h: u32, kp: usize, kle
   const limit = min(load<u32>(table + BT_GROUP_CAP), maxGroupsFor(cap));
   let count = load<u32>(table + BT_COUNT);
   let j = from;
+  // four rows at a time: their home buckets are loaded before any is probed (see bytesGroupIn)
+  if (mask >= BUCKET_MASK) {
+    for (; j + 4 <= to; j += 4) {
+      const r0 = recordAt(perm, j), r1 = recordAt(perm, j + 1), r2 = recordAt(perm, j + 2), r3 = recordAt(perm, j + 3);
+      const s0 = load<u32>(keyOffs + (<usize>r0 << 2)), e0 = load<u32>(keyOffs + (<usize>r0 << 2), 4);
+      const s1 = load<u32>(keyOffs + (<usize>r1 << 2)), e1 = load<u32>(keyOffs + (<usize>r1 << 2), 4);
+      const s2 = load<u32>(keyOffs + (<usize>r2 << 2)), e2 = load<u32>(keyOffs + (<usize>r2 << 2), 4);
+      const s3 = load<u32>(keyOffs + (<usize>r3 << 2)), e3 = load<u32>(keyOffs + (<usize>r3 << 2), 4);
+      assert(e0 >= s0 && e1 >= s1 && e2 >= s2 && e3 >= s3, "key offsets must be non-decreasing");
+      const h0 = rowHash(keyBytes + s0, e0 - s0, hashes, r0, fast), h1 = rowHash(keyBytes + s1, e1 - s1, hashes, r1, fast);
+      const h2 = rowHash(keyBytes + s2, e2 - s2, hashes, r2, fast), h3 = rowHash(keyBytes + s3, e3 - s3, hashes, r3, fast);
+      const b0 = bucketOf(slots, mask, shift, h0), b1 = bucketOf(slots, mask, shift, h1);
+      const b2 = bucketOf(slots, mask, shift, h2), b3 = bucketOf(slots, mask, shift, h3);
+      const l0 = v128.load(b0), l1 = v128.load(b1), l2 = v128.load(b2), l3 = v128.load(b3);
+      let g = bytesInternIn(b0, l0, slots, mask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h0, keyBytes + s0, e0 - s0);
+      if (g == NO_ROOM) return stopAt(table, count, j);
+      if (g == count) count++;
+      store<u32>(outGid + (<usize>r0 << 2), g);
+      g = bytesInternIn(b1, l1, slots, mask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h1, keyBytes + s1, e1 - s1);
+      if (g == NO_ROOM) return stopAt(table, count, j + 1);
+      if (g == count) count++;
+      store<u32>(outGid + (<usize>r1 << 2), g);
+      g = bytesInternIn(b2, l2, slots, mask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h2, keyBytes + s2, e2 - s2);
+      if (g == NO_ROOM) return stopAt(table, count, j + 2);
+      if (g == count) count++;
+      store<u32>(outGid + (<usize>r2 << 2), g);
+      g = bytesInternIn(b3, l3, slots, mask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h3, keyBytes + s3, e3 - s3);
+      if (g == NO_ROOM) return stopAt(table, count, j + 3);
+      if (g == count) count++;
+      store<u32>(outGid + (<usize>r3 << 2), g);
+    }
+  }
   for (; j < to; j++) {
     const r = recordAt(perm, j);
     const ko = keyOffs + (<usize>r << 2);
@@ -303,7 +389,7 @@ function bytesProbe(table: usize, count: u32, limit: u32, h: u32, kp: usize, kle
     assert(ke >= ks, "key offsets must be non-decreasing");
     const kp = keyBytes + ks;
     const klen = ke - ks;
-    const h = fast ? fastHashRange(kp, klen) : hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
+    const h = rowHash(kp, klen, hashes, r, fast);
     const g = bytesFindOrInsert(slots, mask, shift, tKeyOffs, arena, arenaCap, tHashes, count, limit, h, kp, klen);
     if (g == NO_ROOM) break;
     if (g == count) count++;

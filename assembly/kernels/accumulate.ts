@@ -16,9 +16,9 @@
 import {
   BT_ARENA, BT_CAP, BT_COUNT, BT_GROUP_CAP, BT_SLOTS,
   NT_CAP, NT_COUNT, NT_GROUP_CAP, NT_KEYS, NT_SLOTS, NO_ROOM,
-  bytesGroupOf, maxGroupsFor, probedCap, recordAt, slotShift, u32FindOrInsert, u32Slot,
+  BUCKET_MASK, bucketOf, bytesGroupIn, bytesGroupOf, maxGroupsFor, rowHash, probedCap, recordAt, slotShift, stopAt, u32FindOrInsert, u32Slot,
 } from "../table";
-import { fastHashRange, murmur2Range, shardMagic, shardOf } from "../hash";
+import { shardMagic, shardOf } from "../hash";
 
 // @ts-ignore: decorator
 @inline export const AC_CAP: usize = 0;
@@ -94,6 +94,39 @@ import { fastHashRange, murmur2Range, shardMagic, shardOf } from "../hash";
   const stamps = <usize>load<u32>(acc + AC_STAMP);
   let count = load<u32>(table + BT_COUNT);
   let j = from;
+  if (smask >= BUCKET_MASK) {
+    for (; j + 4 <= to; j += 4) {
+      const r0 = recordAt(perm, j), r1 = recordAt(perm, j + 1), r2 = recordAt(perm, j + 2), r3 = recordAt(perm, j + 3);
+      const s0 = load<u32>(keyOffs + (<usize>r0 << 2)), e0 = load<u32>(keyOffs + (<usize>r0 << 2), 4);
+      const s1 = load<u32>(keyOffs + (<usize>r1 << 2)), e1 = load<u32>(keyOffs + (<usize>r1 << 2), 4);
+      const s2 = load<u32>(keyOffs + (<usize>r2 << 2)), e2 = load<u32>(keyOffs + (<usize>r2 << 2), 4);
+      const s3 = load<u32>(keyOffs + (<usize>r3 << 2)), e3 = load<u32>(keyOffs + (<usize>r3 << 2), 4);
+      assert(e0 >= s0 && e1 >= s1 && e2 >= s2 && e3 >= s3, "key offsets must be non-decreasing");
+      const h0 = rowHash(keyBytes + s0, e0 - s0, hashes, r0, fast);
+      const h1 = rowHash(keyBytes + s1, e1 - s1, hashes, r1, fast);
+      const h2 = rowHash(keyBytes + s2, e2 - s2, hashes, r2, fast);
+      const h3 = rowHash(keyBytes + s3, e3 - s3, hashes, r3, fast);
+      const b0 = bucketOf(slots, smask, shift, h0), b1 = bucketOf(slots, smask, shift, h1);
+      const b2 = bucketOf(slots, smask, shift, h2), b3 = bucketOf(slots, smask, shift, h3);
+      const l0 = v128.load(b0), l1 = v128.load(b1), l2 = v128.load(b2), l3 = v128.load(b3);
+      let g = bytesGroupIn(table, b0, l0, arena, count, limit, h0, keyBytes + s0, e0 - s0);
+      if (g == NO_ROOM) return stopAt(table, count, j);
+      if (g == count) count++;
+      fold(cnt, sum, mn, mx, stamps, g, mask & AGG_VALUES ? load<f64>(values + (<usize>r0 << 3)) : 0.0, stamp, mask);
+      g = bytesGroupIn(table, b1, l1, arena, count, limit, h1, keyBytes + s1, e1 - s1);
+      if (g == NO_ROOM) return stopAt(table, count, j + 1);
+      if (g == count) count++;
+      fold(cnt, sum, mn, mx, stamps, g, mask & AGG_VALUES ? load<f64>(values + (<usize>r1 << 3)) : 0.0, stamp, mask);
+      g = bytesGroupIn(table, b2, l2, arena, count, limit, h2, keyBytes + s2, e2 - s2);
+      if (g == NO_ROOM) return stopAt(table, count, j + 2);
+      if (g == count) count++;
+      fold(cnt, sum, mn, mx, stamps, g, mask & AGG_VALUES ? load<f64>(values + (<usize>r2 << 3)) : 0.0, stamp, mask);
+      g = bytesGroupIn(table, b3, l3, arena, count, limit, h3, keyBytes + s3, e3 - s3);
+      if (g == NO_ROOM) return stopAt(table, count, j + 3);
+      if (g == count) count++;
+      fold(cnt, sum, mn, mx, stamps, g, mask & AGG_VALUES ? load<f64>(values + (<usize>r3 << 3)) : 0.0, stamp, mask);
+    }
+  }
   for (; j < to; j++) {
     const r = recordAt(perm, j);
     const ko = keyOffs + (<usize>r << 2);
@@ -102,7 +135,7 @@ import { fastHashRange, murmur2Range, shardMagic, shardOf } from "../hash";
     assert(ke >= ks, "key offsets must be non-decreasing");
     const kp = keyBytes + ks;
     const klen = ke - ks;
-    const h = fast ? fastHashRange(kp, klen) : hashes != 0 ? load<u32>(hashes + (<usize>r << 2)) : murmur2Range(kp, klen);
+    const h = rowHash(kp, klen, hashes, r, fast);
     const g = bytesGroupOf(table, slots, smask, shift, arena, count, limit, h, kp, klen);
     if (g == NO_ROOM) break;
     if (g == count) count++;
