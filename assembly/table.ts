@@ -217,17 +217,29 @@ import { fastHashRange, murmur2Range } from "./hash";
   table: usize, slots: usize, mask: u32, shift: u32, arena: usize, count: u32, limit: u32, h: u32, kp: usize, klen: u32,
 ): u32 {
   if (mask >= BUCKET_MASK) {
-    const b = slots + (<usize>(byteSlot(h, shift, mask) & ~BUCKET_MASK) << 4);
-    const bits = i32x4.bitmask(i32x4.eq(v128.load(b), i32x4.splat(h)));
-    if (bits != 0) {
-      const lane = b + (<usize>ctz(bits) << 2);
-      // an empty lane (hash 0, h == 0) has length field 0, never klen + 1
-      if (load<u32>(lane, BK_LEN) == klen + 1 && bytesEqual(arena + load<u32>(lane, BK_OFF), kp, klen)) {
-        return load<u32>(lane, BK_GID) - 1;
-      }
-    }
+    const b = bucketOf(slots, mask, shift, h);
+    const g = laneHit(b, v128.load(b), arena, h, kp, klen);
+    if (g != NO_ROOM) return g;
   }
   return bytesProbe(table, count, limit, h, kp, klen);
+}
+
+/**
+ * The group of byte key [kp, kp+klen) with hash h when it sits in the first lane of bucket b whose
+ * hash is h (`lanes`: the bucket's hash lanes, loaded by the caller); else NO_ROOM, and the caller
+ * probes in full.
+ */
+// @ts-ignore: decorator
+@inline function laneHit(b: usize, lanes: v128, arena: usize, h: u32, kp: usize, klen: u32): u32 {
+  const bits = i32x4.bitmask(i32x4.eq(lanes, i32x4.splat(h)));
+  if (bits != 0) {
+    const lane = b + (<usize>ctz(bits) << 2);
+    // an empty lane (hash 0, h == 0) has length field 0, never klen + 1
+    if (load<u32>(lane, BK_LEN) == klen + 1 && bytesEqual(arena + load<u32>(lane, BK_OFF), kp, klen)) {
+      return load<u32>(lane, BK_GID) - 1;
+    }
+  }
+  return NO_ROOM;
 }
 
 /** The bucket line whose lanes hold hash h's home (mask >= BUCKET_MASK). */
@@ -245,14 +257,8 @@ import { fastHashRange, murmur2Range } from "./hash";
 @inline export function bytesGroupIn(
   table: usize, b: usize, lanes: v128, arena: usize, count: u32, limit: u32, h: u32, kp: usize, klen: u32,
 ): u32 {
-  const bits = i32x4.bitmask(i32x4.eq(lanes, i32x4.splat(h)));
-  if (bits != 0) {
-    const lane = b + (<usize>ctz(bits) << 2);
-    if (load<u32>(lane, BK_LEN) == klen + 1 && bytesEqual(arena + load<u32>(lane, BK_OFF), kp, klen)) {
-      return load<u32>(lane, BK_GID) - 1;
-    }
-  }
-  return bytesProbe(table, count, limit, h, kp, klen);
+  const g = laneHit(b, lanes, arena, h, kp, klen);
+  return g != NO_ROOM ? g : bytesProbe(table, count, limit, h, kp, klen);
 }
 
 /** bytesFindOrInsert with the home bucket's hash lanes loaded ahead (see bytesGroupIn): a hit in them, else the whole probe. */
@@ -261,14 +267,8 @@ import { fastHashRange, murmur2Range } from "./hash";
   b: usize, lanes: v128, slots: usize, mask: u32, shift: u32, keyOffs: usize, arena: usize, arenaCap: u32, hashes: usize,
   count: u32, limit: u32, h: u32, kp: usize, klen: u32,
 ): u32 {
-  const bits = i32x4.bitmask(i32x4.eq(lanes, i32x4.splat(h)));
-  if (bits != 0) {
-    const lane = b + (<usize>ctz(bits) << 2);
-    if (load<u32>(lane, BK_LEN) == klen + 1 && bytesEqual(arena + load<u32>(lane, BK_OFF), kp, klen)) {
-      return load<u32>(lane, BK_GID) - 1;
-    }
-  }
-  return bytesFindOrInsert(slots, mask, shift, keyOffs, arena, arenaCap, hashes, count, limit, h, kp, klen);
+  const g = laneHit(b, lanes, arena, h, kp, klen);
+  return g != NO_ROOM ? g : bytesFindOrInsert(slots, mask, shift, keyOffs, arena, arenaCap, hashes, count, limit, h, kp, klen);
 }
 
 /** A batched loop's early end: stores the group count it kept in a local and returns the row it stopped at. */
